@@ -1,0 +1,101 @@
+/** FLV files, written by the engine tag for tag and rolled by the segmenter. */
+import { join } from "node:path";
+import { StorageError, errorMessage } from "../errors.js";
+import type { FlvTag } from "../flv/types.js";
+import { FlvMuxer, metadataFields } from "../mux/flv-muxer.js";
+import { FileSink, moveIntoPlace } from "../segment/file-sink.js";
+import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
+import { Segmenter } from "../segment/segmenter.js";
+import { FrameDropper } from "./frame-dropper.js";
+import type { OutputHost, RecordingOutput } from "./output-host.js";
+
+interface OpenFile {
+  index: number;
+  muxer: FlvMuxer;
+  sink: FileSink;
+  startTimestamp: number;
+}
+
+export class FlvOutput implements RecordingOutput {
+  private readonly segmenter: Segmenter;
+  private readonly dropper: FrameDropper;
+  private current: OpenFile | undefined;
+  private nextIndex = 0;
+  private clampedClosed = 0;
+
+  constructor(private readonly host: OutputHost) {
+    const { intervalSec } = host.settings.formats.flv;
+    this.segmenter = new Segmenter(intervalSec * 1000, host.hasVideo);
+    this.dropper = new FrameDropper(host.settings.maxQueueBytes, host.hasVideo);
+  }
+
+  get queuedBytes(): number {
+    return this.current?.sink.queuedBytes ?? 0;
+  }
+
+  get clampedTimestamps(): number {
+    return this.clampedClosed + (this.current?.muxer.clampedTimestamps ?? 0);
+  }
+
+  frame(tag: FlvTag, track: "audio" | "video", key: boolean): void {
+    const decision = this.segmenter.decide(track, key, tag.timestamp);
+    if (decision !== "same") {
+      this.closeCurrent();
+      this.open(tag.timestamp);
+    }
+    const file = this.current!;
+    if (this.dropper.shouldDrop(file.sink.queuedBytes, track, key)) {
+      this.host.countDropped(1);
+      return;
+    }
+    file.sink.write(file.muxer.write(tag, true));
+  }
+
+  other(tag: FlvTag): void {
+    // Before the first frame there is no file yet; config tags reach it through begin().
+    const file = this.current;
+    if (file) file.sink.write(file.muxer.write(tag, false));
+  }
+
+  async finish(): Promise<void> {
+    this.closeCurrent();
+  }
+
+  private open(startTimestamp: number): void {
+    const index = this.nextIndex++;
+    const path = join(this.host.target.inProgressDirectory, `${this.host.target.id}.${index}.flv`);
+    const muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, metadataFields(this.host.metadata()));
+    const sink = new FileSink(path);
+    sink.write(muxer.begin(this.host.configTags()));
+    this.current = { index, muxer, sink, startTimestamp };
+  }
+
+  private closeCurrent(): void {
+    const file = this.current;
+    if (!file) return;
+    this.current = undefined;
+    this.clampedClosed += file.muxer.clampedTimestamps;
+    this.host.track(this.complete(file));
+  }
+
+  private async complete(file: OpenFile): Promise<void> {
+    const { target, settings } = this.host;
+    try {
+      const sizeBytes = await file.sink.close(file.muxer.finish());
+      const startMs = this.host.wallForTimestamp(file.startTimestamp);
+      const durationMs = file.muxer.durationMs;
+      const base = renderVodFileName(settings.formats.flv.vodFileName ?? DEFAULT_VOD_FILE_NAME, {
+        streamId: target.stream,
+        startMs,
+        endMs: startMs + durationMs,
+        utcOffsetMinutes: settings.utcOffsetMinutes,
+      });
+      const path = await moveIntoPlace(file.sink.path, target.directory, base, "flv");
+      this.host.fileCompleted({ format: "flv", path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes, index: file.index });
+    } catch (err) {
+      this.host.failed(
+        err instanceof StorageError ? err : new StorageError("FLV_CLOSE_FAILED", `closing ${file.sink.path} failed: ${errorMessage(err)}`, { cause: err }),
+      );
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import type { RecorderError } from "../errors.js";
+import type { FlvTag } from "../flv/types.js";
+import type { CompletedFile, RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
+
+/** What an output needs from the recording that owns it. */
+export interface OutputHost {
+  readonly target: RecordingTarget;
+  readonly settings: RecordingSettings;
+  readonly deps: RecordingDeps;
+  readonly hasVideo: boolean;
+  readonly hasAudio: boolean;
+  /** The latest codec config tags (video first), to start a new file that plays on its own. */
+  configTags(): FlvTag[];
+  /** The publisher's onMetaData script tag body, if any. */
+  metadata(): Buffer | undefined;
+  /** Timestamp of the push's first media frame. */
+  firstTimestamp(): number | undefined;
+  /** Wall-clock ms of a media timestamp of this push. */
+  wallForTimestamp(timestamp: number): number;
+  /** Runs background work (closing a file) that the recording's end waits for. */
+  track(work: Promise<void>): void;
+  fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream">): void;
+  failed(err: RecorderError): void;
+  countDropped(frames: number): void;
+}
+
+/** One output of a recording, fed every tag in order. */
+export interface RecordingOutput {
+  /** A media frame (audio or video coded frame). */
+  frame(tag: FlvTag, track: "audio" | "video", key: boolean): void;
+  /** Codec config, end-of-sequence or script tags between frames. */
+  other(tag: FlvTag, isConfig: boolean): void;
+  /** The push ended: close the current file. */
+  finish(): Promise<void>;
+  readonly queuedBytes: number;
+  readonly clampedTimestamps: number;
+}

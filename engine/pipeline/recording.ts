@@ -1,0 +1,281 @@
+/**
+ * One recording: the tags of one push -> the outputs its template enables.
+ *
+ * Lifecycle: probing (buffer tags until the track set is known) -> recording
+ * (route each tag to every output in arrival order) -> closing (every output
+ * closes its current file) -> closed. `end()` is idempotent.
+ */
+import { mkdirSync } from "node:fs";
+import { MuxError, type RecorderError } from "../errors.js";
+import { type AudioCodec, describeTag, stripSetDataFrame, type VideoCodec } from "../flv/tag-info.js";
+import { TagType, type FlvTag } from "../flv/types.js";
+import { planFormats } from "../mux/codec-matrix.js";
+import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
+import { TypedEmitter } from "../rtmp/typed-emitter.js";
+import { timestampDelta } from "../segment/segmenter.js";
+import { FlvOutput } from "./flv-output.js";
+import { HlsOutput } from "./hls-output.js";
+import type { OutputHost, RecordingOutput } from "./output-host.js";
+import { RemuxOutput } from "./remux-output.js";
+import type {
+  CompletedFile,
+  RecordingDeps,
+  RecordingEvents,
+  RecordingSettings,
+  RecordingStats,
+  RecordingTarget,
+} from "./types.js";
+
+/** Tags held while probing, at most: a publisher that sends only one track still starts quickly. */
+const MAX_PROBE_TAGS = 2000;
+
+/** Which tracks the publisher's onMetaData announces (videocodecid / audiocodecid keys). */
+function announcedTracks(data: Buffer): { video: boolean; audio: boolean } {
+  const text = data.toString("latin1");
+  return { video: text.includes("videocodecid"), audio: text.includes("audiocodecid") };
+}
+
+export class Recording extends TypedEmitter<RecordingEvents> implements OutputHost {
+  private state: RecordingStats["state"] = "probing";
+  private probeTags: FlvTag[] = [];
+  private videoCodec: VideoCodec | undefined;
+  private audioCodec: AudioCodec | undefined;
+  private videoConfig: FlvTag | undefined;
+  private audioConfig: FlvTag | undefined;
+  private metadataTag: Buffer | undefined;
+  private firstTs: number | undefined;
+  private lastTs = 0;
+  private wallStart = 0;
+  private outputs: RecordingOutput[] = [];
+  private hls: HlsOutput | undefined;
+  private readonly pending = new Set<Promise<void>>();
+  private formats: OutputFormat[] = [];
+  private skipped: FormatSkip[] = [];
+  private tagsIn = 0;
+  private dropped = 0;
+  private filesCompleted = 0;
+  private errors = 0;
+  private ending: Promise<RecordingStats> | undefined;
+  hasVideo = false;
+  hasAudio = false;
+
+  constructor(
+    readonly target: RecordingTarget,
+    readonly settings: RecordingSettings,
+    readonly deps: RecordingDeps,
+  ) {
+    super(deps.logger);
+    // Once per push, before any file is opened: the only synchronous I/O here.
+    mkdirSync(target.inProgressDirectory, { recursive: true });
+  }
+
+  /** Feeds one tag from the publisher. Does not keep `tag.data` beyond what outputs queue. */
+  push(tag: FlvTag): void {
+    if (this.state !== "probing" && this.state !== "recording") return;
+    this.tagsIn++;
+    if (this.state === "recording") {
+      this.route(tag);
+      return;
+    }
+    this.probeTags.push(tag);
+    this.observe(tag);
+    if (this.probeDone()) this.start();
+  }
+
+  /** The push ended: close every file. Resolves when all are complete (or failed). */
+  end(): Promise<RecordingStats> {
+    this.ending ??= this.close();
+    return this.ending;
+  }
+
+  stats(): RecordingStats {
+    let queuedBytes = 0;
+    let clamped = 0;
+    for (const o of this.outputs) {
+      queuedBytes += o.queuedBytes;
+      clamped += o.clampedTimestamps;
+    }
+    return {
+      id: this.target.id,
+      state: this.state,
+      tracks: this.tracks(),
+      formats: this.formats,
+      skipped: this.skipped,
+      tagsIn: this.tagsIn,
+      droppedFrames: this.dropped,
+      clampedTimestamps: clamped,
+      queuedBytes,
+      filesCompleted: this.filesCompleted,
+      errors: this.errors,
+    };
+  }
+
+  // --- OutputHost ---------------------------------------------------------
+
+  configTags(): FlvTag[] {
+    const tags: FlvTag[] = [];
+    if (this.videoConfig) tags.push(this.videoConfig);
+    if (this.audioConfig) tags.push(this.audioConfig);
+    return tags;
+  }
+
+  metadata(): Buffer | undefined {
+    return this.metadataTag;
+  }
+
+  firstTimestamp(): number | undefined {
+    return this.firstTs;
+  }
+
+  wallForTimestamp(timestamp: number): number {
+    return this.wallStart + (this.firstTs === undefined ? 0 : timestampDelta(timestamp, this.firstTs));
+  }
+
+  track(work: Promise<void>): void {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream">): void {
+    this.filesCompleted++;
+    const { id, domain, app, stream } = this.target;
+    this.emit("file", { recordingId: id, domain, app, stream, ...file });
+  }
+
+  failed(err: RecorderError): void {
+    this.errors++;
+    this.deps.logger.error("recording error", { recording: this.target.id, code: err.code, error: err.message });
+    this.emit("error", err);
+  }
+
+  countDropped(frames: number): void {
+    this.dropped += frames;
+  }
+
+  // --- internals ----------------------------------------------------------
+
+  private tracks(): TrackSet {
+    const t: TrackSet = {};
+    if (this.hasVideo && this.videoCodec) t.video = this.videoCodec;
+    if (this.hasAudio && this.audioCodec) t.audio = this.audioCodec;
+    return t;
+  }
+
+  /** Learns codecs, configs and metadata from a tag (probing and recording alike). */
+  private observe(tag: FlvTag): ReturnType<typeof describeTag> {
+    const info = describeTag(tag);
+    if (info.track === "data") {
+      if (info.kind === "metadata") this.metadataTag = stripSetDataFrame(tag.data);
+      return info;
+    }
+    if (info.track === "video") {
+      if (this.videoCodec === undefined || this.videoCodec === "unknown") this.videoCodec = info.codec;
+      if (info.kind === "config") this.videoConfig = tag;
+    } else {
+      if (this.audioCodec === undefined || this.audioCodec === "unknown") this.audioCodec = info.codec;
+      if (info.kind === "config") this.audioConfig = tag;
+    }
+    if (info.kind === "frame") {
+      if (this.firstTs === undefined) {
+        this.firstTs = tag.timestamp;
+        this.wallStart = this.deps.now();
+      }
+      this.lastTs = tag.timestamp;
+    }
+    return info;
+  }
+
+  private probeDone(): boolean {
+    if (this.probeTags.length >= MAX_PROBE_TAGS) return true;
+    const haveVideo = this.videoCodec !== undefined;
+    const haveAudio = this.audioCodec !== undefined;
+    if (haveVideo && haveAudio) return this.firstTs !== undefined;
+    if (this.metadataTag) {
+      const announced = announcedTracks(this.metadataTag);
+      if ((announced.video || announced.audio) && (!announced.video || haveVideo) && (!announced.audio || haveAudio)) {
+        return this.firstTs !== undefined;
+      }
+    }
+    return this.firstTs !== undefined && timestampDelta(this.lastTs, this.firstTs) >= this.settings.probeWindowMs;
+  }
+
+  /** The track set is known: choose outputs, then replay what was buffered. */
+  private start(): void {
+    this.state = "recording";
+    this.hasVideo = this.videoCodec !== undefined;
+    this.hasAudio = this.audioCodec !== undefined;
+    const wanted = OUTPUT_FORMATS.filter((f) => this.settings.formats[f].enabled);
+    const plan = planFormats(wanted, this.tracks());
+    this.formats = plan.formats;
+    this.skipped = plan.skipped;
+    for (const skip of plan.skipped) {
+      this.deps.logger.warn("format skipped", { recording: this.target.id, format: skip.format, code: skip.code, reason: skip.reason });
+    }
+    this.createOutputs(plan.formats);
+    this.emit("started", { tracks: this.tracks(), formats: this.formats, skipped: this.skipped });
+    const buffered = this.probeTags;
+    this.probeTags = [];
+    // Codec configs and metadata were learnt while probing; outputs get them at file start.
+    for (const tag of buffered) this.route(tag, true);
+  }
+
+  private createOutputs(formats: OutputFormat[]): void {
+    const has = (f: OutputFormat) => formats.includes(f);
+    if (has("flv")) this.outputs.push(new FlvOutput(this));
+    if (has("hls")) this.hls = new HlsOutput(this);
+    // MP4 and AAC share one ffmpeg when they roll together; HLS rides with the longest-lived one.
+    const groups = new Map<number, { mp4: boolean; aac: boolean }>();
+    for (const f of ["mp4", "aac"] as const) {
+      if (!has(f)) continue;
+      const interval = this.settings.formats[f].intervalSec;
+      const g = groups.get(interval) ?? { mp4: false, aac: false };
+      g[f] = true;
+      groups.set(interval, g);
+    }
+    if (this.hls && groups.size === 0) groups.set(Number.POSITIVE_INFINITY, { mp4: false, aac: false });
+    const hlsInterval = Math.max(...groups.keys());
+    for (const [interval, g] of groups) {
+      this.outputs.push(new RemuxOutput(this, g, interval, interval === hlsInterval ? this.hls : undefined));
+    }
+  }
+
+  private route(tag: FlvTag, probed = false): void {
+    const info = probed ? describeTag(tag) : this.observe(tag);
+    if (info.track === "data") {
+      // Our own onMetaData opens each FLV file; other script tags (cue points, text) are copied.
+      if (info.kind !== "metadata") for (const o of this.outputs) o.other(tag, false);
+      return;
+    }
+    if (info.kind === "frame") {
+      if (tag.type === TagType.Video ? !this.hasVideo : !this.hasAudio) return;
+      for (const o of this.outputs) o.frame(tag, info.track, info.key);
+      return;
+    }
+    for (const o of this.outputs) o.other(tag, info.kind === "config");
+  }
+
+  private async close(): Promise<RecordingStats> {
+    if (this.state === "probing") {
+      if (this.firstTs !== undefined) this.start();
+      else {
+        this.skipped = OUTPUT_FORMATS.filter((f) => this.settings.formats[f].enabled).map((format) => ({
+          format,
+          code: "NO_MEDIA" as const,
+          reason: "the push ended before any audio or video frame",
+        }));
+      }
+    }
+    this.state = "closing";
+    try {
+      for (const o of this.outputs) await o.finish();
+      while (this.pending.size > 0) await Promise.all([...this.pending]);
+      await this.hls?.finish();
+    } catch (err) {
+      this.failed(new MuxError("RECORDING_CLOSE_FAILED", String(err), { cause: err }));
+    }
+    this.state = "closed";
+    const stats = this.stats();
+    this.emit("closed", stats);
+    return stats;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The ffmpeg-driven formats of a recording that roll at the same interval
+ * (MP4 and/or AAC), plus HLS when it rides along: one ffmpeg per file period,
+ * fed the period's tags as FLV on stdin with their original timestamps.
+ * A new period starts a new ffmpeg at the cut keyframe, so MP4/AAC files cut
+ * exactly where the segmenter says, and HLS stays continuous (-copyts).
+ */
+import { join } from "node:path";
+import { MuxError, StorageError, errorMessage } from "../errors.js";
+import { encodeFlvHeader, encodeTag } from "../flv/flv-format.js";
+import { describeVideo } from "../flv/tag-info.js";
+import type { FlvTag } from "../flv/types.js";
+import { buildRemuxArgs, type RemuxPlan } from "../mux/ffmpeg-args.js";
+import { FfmpegRemuxJob, HLS_LIST_FD } from "../mux/ffmpeg-remux-job.js";
+import { moveIntoPlace } from "../segment/file-sink.js";
+import { MediaClock } from "../segment/media-clock.js";
+import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
+import { Segmenter } from "../segment/segmenter.js";
+import { FrameDropper } from "./frame-dropper.js";
+import type { HlsOutput } from "./hls-output.js";
+import type { OutputHost, RecordingOutput } from "./output-host.js";
+
+interface Period {
+  index: number;
+  job: FfmpegRemuxJob;
+  hlsJob: number | undefined;
+  plan: RemuxPlan;
+  clock: MediaClock;
+}
+
+export class RemuxOutput implements RecordingOutput {
+  private readonly segmenter: Segmenter;
+  private readonly dropper: FrameDropper;
+  private current: Period | undefined;
+  private nextIndex = 0;
+  readonly clampedTimestamps = 0;
+
+  constructor(
+    private readonly host: OutputHost,
+    private readonly formats: { mp4: boolean; aac: boolean },
+    private readonly intervalSec: number,
+    private readonly hls: HlsOutput | undefined,
+  ) {
+    this.segmenter = new Segmenter(intervalSec * 1000, host.hasVideo);
+    this.dropper = new FrameDropper(host.settings.maxQueueBytes, host.hasVideo);
+  }
+
+  get queuedBytes(): number {
+    return this.current?.job.queuedBytes ?? 0;
+  }
+
+  frame(tag: FlvTag, track: "audio" | "video", key: boolean): void {
+    if (this.segmenter.decide(track, key, tag.timestamp) !== "same") {
+      this.closeCurrent();
+      this.open(tag, track);
+    }
+    const period = this.current!;
+    if (this.dropper.shouldDrop(period.job.queuedBytes, track, key)) {
+      this.host.countDropped(1);
+      return;
+    }
+    period.clock.observe(track === "video", tag.timestamp);
+    period.job.write(encodeTag(tag.type, tag.timestamp, tag.data));
+  }
+
+  other(tag: FlvTag, isConfig: boolean): void {
+    // ffmpeg takes codec config changes inline; script and end-of-sequence tags are FLV-only.
+    if (isConfig && this.current) this.current.job.write(encodeTag(tag.type, tag.timestamp, tag.data));
+  }
+
+  async finish(): Promise<void> {
+    this.closeCurrent();
+  }
+
+  private open(first: FlvTag, track: "audio" | "video"): void {
+    const { target, settings, deps } = this.host;
+    const index = this.nextIndex++;
+    const stem = join(target.inProgressDirectory, `${target.id}.${index}`);
+    const plan: RemuxPlan = { hasVideo: this.host.hasVideo, hasAudio: this.host.hasAudio };
+    if (this.formats.mp4) plan.mp4 = { path: `${stem}.mp4`, fragmentedPath: `${stem}.frag.mp4` };
+    if (this.formats.aac) plan.aacPath = `${stem}.aac`;
+    const firstPts = first.timestamp + (track === "video" ? describeVideo(first.data).cts : 0);
+    const hlsJob = this.hls?.addJob(firstPts / 1000);
+    if (hlsJob !== undefined) {
+      plan.hls = {
+        pattern: `${stem}.%06d.ts`,
+        segmentSeconds: settings.hlsSegmentSeconds,
+        period: { startSec: firstPts / 1000, lengthSec: this.intervalSec },
+        listFd: HLS_LIST_FD,
+      };
+    }
+    const job = new FfmpegRemuxJob({ ffmpegPath: deps.ffmpegPath, args: buildRemuxArgs(plan), logger: deps.logger });
+    if (hlsJob !== undefined) job.on("hlsSegment", (report) => this.hls!.segment(hlsJob, report));
+    // Every file period starts with the codec config, so it stands on its own.
+    job.write([encodeFlvHeader(plan.hasAudio, plan.hasVideo)]);
+    for (const tag of this.host.configTags()) job.write(encodeTag(tag.type, tag.timestamp, tag.data));
+    this.current = { index, job, hlsJob, plan, clock: new MediaClock() };
+  }
+
+  private closeCurrent(): void {
+    const period = this.current;
+    if (!period) return;
+    this.current = undefined;
+    this.host.track(this.complete(period));
+  }
+
+  private async complete(period: Period): Promise<void> {
+    const result = await period.job.end();
+    if (period.hlsJob !== undefined) this.hls!.jobDone(period.hlsJob);
+    if (!result.ok) {
+      // The in-progress files stay where they are: evidence for recovery, never deleted.
+      this.host.failed(result.error ?? new MuxError("FFMPEG_FAILED", "ffmpeg failed"));
+      return;
+    }
+    const { target, settings } = this.host;
+    const start = period.clock.start;
+    if (start === undefined) return;
+    const startMs = this.host.wallForTimestamp(start);
+    const durationMs = period.clock.durationMs;
+    const outputs: ["mp4" | "aac", string][] = [];
+    if (period.plan.mp4) outputs.push(["mp4", period.plan.mp4.path]);
+    if (period.plan.aacPath) outputs.push(["aac", period.plan.aacPath]);
+    for (const [format, src] of outputs) {
+      try {
+        const base = renderVodFileName(settings.formats[format].vodFileName ?? DEFAULT_VOD_FILE_NAME, {
+          streamId: target.stream,
+          startMs,
+          endMs: startMs + durationMs,
+          utcOffsetMinutes: settings.utcOffsetMinutes,
+        });
+        const { size } = await import("node:fs/promises").then((fs) => fs.stat(src));
+        const path = await moveIntoPlace(src, target.directory, base, format);
+        this.host.fileCompleted({ format, path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes: size, index: period.index });
+      } catch (err) {
+        this.host.failed(new StorageError("REMUX_CLOSE_FAILED", `finishing ${src} failed: ${errorMessage(err)}`, { cause: err }));
+      }
+    }
+    if (period.plan.mp4) {
+      // The regular MP4 is complete: the crash-safe fragmented copy is no longer needed.
+      await import("node:fs/promises").then((fs) => fs.rm(period.plan.mp4!.fragmentedPath, { force: true }));
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import type { RecorderError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { FormatSkip, OutputFormat, TrackSet } from "../mux/types.js";
+
+/** Per-format settings, as the cloud API's RecordParam (Enable, RecordInterval, VodFileName). */
+export interface FormatSettings {
+  enabled: boolean;
+  /** Seconds per file. Ignored for HLS: one playlist per push. */
+  intervalSec: number;
+  /** VodFileName pattern (spec §5); the default when absent. */
+  vodFileName?: string;
+}
+
+export interface RecordingSettings {
+  formats: Record<OutputFormat, FormatSettings>;
+  /** Target length of HLS .ts segments, in seconds (cut on the next keyframe). */
+  hlsSegmentSeconds: number;
+  /** File names carry times in this offset from UTC (the cloud uses +480, Beijing time). */
+  utcOffsetMinutes: number;
+  /** How much media (ms) to wait for a second track before deciding what a stream carries. */
+  probeWindowMs: number;
+  /** Per output: bytes queued for a slow disk or ffmpeg before frames are dropped. */
+  maxQueueBytes: number;
+}
+
+/** Where a recording's bytes go and what it is called. */
+export interface RecordingTarget {
+  /** Unique id of this recording (one push, one template). */
+  id: string;
+  domain: string;
+  app: string;
+  stream: string;
+  /** Folder of finished files: data/recordings/<domain>/<app>/<stream>. */
+  directory: string;
+  /** Folder of in-progress files, inside `directory`. */
+  inProgressDirectory: string;
+}
+
+export interface RecordingDeps {
+  ffmpegPath: string;
+  logger: Logger;
+  /** Wall clock in ms since the epoch (injected for tests). */
+  now: () => number;
+}
+
+/** A file that is complete, closed and under its final name. */
+export interface CompletedFile {
+  recordingId: string;
+  format: OutputFormat;
+  path: string;
+  domain: string;
+  app: string;
+  stream: string;
+  /** Wall-clock times of the file's first frame and of its end, ms since the epoch. */
+  startMs: number;
+  endMs: number;
+  durationSec: number;
+  sizeBytes: number;
+  /** 0-based index of the file among this recording's files of the same format. */
+  index: number;
+}
+
+export interface RecordingStats {
+  id: string;
+  state: "probing" | "recording" | "closing" | "closed";
+  tracks: TrackSet;
+  formats: OutputFormat[];
+  skipped: FormatSkip[];
+  tagsIn: number;
+  droppedFrames: number;
+  clampedTimestamps: number;
+  queuedBytes: number;
+  filesCompleted: number;
+  errors: number;
+}
+
+export type RecordingEvents = {
+  /** The track set is known and outputs are chosen. */
+  started: [{ tracks: TrackSet; formats: OutputFormat[]; skipped: FormatSkip[] }];
+  file: [CompletedFile];
+  error: [RecorderError];
+  closed: [RecordingStats];
+};

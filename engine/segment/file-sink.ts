@@ -1,0 +1,90 @@
+/**
+ * The I/O edge for one output file: buffered writes to an in-progress path,
+ * an optional in-place patch at close, then a no-clobber move into place.
+ * A file appears under its final name only once it is complete.
+ */
+import { createWriteStream, type WriteStream } from "node:fs";
+import { link, open, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { StorageError, errorMessage } from "../errors.js";
+
+export interface Patch {
+  offset: number;
+  bytes: Buffer;
+}
+
+export class FileSink {
+  private readonly stream: WriteStream;
+  private failure: Error | undefined;
+  private closed: Promise<number> | undefined;
+
+  constructor(readonly path: string) {
+    // 'wx': never truncate an existing file (an earlier in-progress file is evidence to recover, not to overwrite).
+    this.stream = createWriteStream(path, { flags: "wx", highWaterMark: 256 * 1024 });
+    this.stream.on("error", (err) => {
+      this.failure ??= err;
+    });
+  }
+
+  /** Bytes handed over but not yet written: a slow disk shows up here. */
+  get queuedBytes(): number {
+    return this.stream.writableLength;
+  }
+
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Queues bytes; the buffers are kept until written. */
+  write(chunks: readonly Buffer[]): void {
+    if (this.failure || this.closed) return;
+    this.stream.cork();
+    for (const c of chunks) this.stream.write(c);
+    this.stream.uncork();
+  }
+
+  /** Flushes, closes and applies the patch. Resolves with the file size. Idempotent. */
+  close(patch?: Patch): Promise<number> {
+    this.closed ??= this.doClose(patch);
+    return this.closed;
+  }
+
+  private async doClose(patch?: Patch): Promise<number> {
+    await new Promise<void>((resolve) => {
+      if (this.stream.closed) return resolve();
+      this.stream.once("close", () => resolve());
+      this.stream.end();
+    });
+    if (this.failure) {
+      throw new StorageError("WRITE_FAILED", `writing ${this.path} failed: ${errorMessage(this.failure)}`, { cause: this.failure });
+    }
+    const fh = await open(this.path, "r+");
+    try {
+      if (patch && patch.offset >= 0) await fh.write(patch.bytes, 0, patch.bytes.length, patch.offset);
+      await fh.sync();
+      return (await fh.stat()).size;
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/**
+ * Moves `src` to `dir/base.ext`, or `dir/base_1.ext`, `_2`... if taken.
+ * link + unlink: atomic, and never replaces a file another recording made.
+ * Returns the final path.
+ */
+export async function moveIntoPlace(src: string, dir: string, base: string, ext: string): Promise<string> {
+  for (let n = 0; n < 1000; n++) {
+    const dest = join(dir, `${base}${n === 0 ? "" : `_${n}`}.${ext}`);
+    try {
+      await link(src, dest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") continue;
+      throw new StorageError("RENAME_FAILED", `moving ${src} into place failed: ${errorMessage(err)}`, { cause: err });
+    }
+    await unlink(src);
+    return dest;
+  }
+  throw new StorageError("RENAME_FAILED", `no free name for ${base}.${ext} in ${dir}`);
+}

@@ -1,0 +1,45 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig, recordingSettings } from "./config.js";
+
+function configFile(content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+  const file = join(dir, "config.json");
+  writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
+  return file;
+}
+
+describe("loadConfig", () => {
+  it("uses embedded defaults: RTMP 1935, HTTP 8080, ./data, all four formats every 1800 s", () => {
+    const c = loadConfig({}, {});
+    expect(c.rtmp.port).toBe(1935);
+    expect(c.http.port).toBe(8080);
+    expect(c.dataDir.endsWith("/data")).toBe(true);
+    const s = recordingSettings(c);
+    expect(Object.values(s.formats).every((f) => f.enabled && f.intervalSec === 1800)).toBe(true);
+    expect(s.utcOffsetMinutes).toBe(480);
+  });
+
+  it("layers file < env < flags", () => {
+    const file = configFile({ rtmp: { port: 2000 }, http: { port: 2001 }, recordTemplate: { AacParam: { Enable: 0 } } });
+    const c = loadConfig({ configFile: file, httpPort: 3001 }, { RECORDER_RTMP_PORT: "2500" });
+    expect(c.rtmp.port).toBe(2500);
+    expect(c.http.port).toBe(3001);
+    expect(c.recordTemplate.AacParam.Enable).toBe(0);
+    expect(c.recordTemplate.FlvParam.Enable).toBe(1);
+  });
+
+  it("refuses unknown keys, bad values and bad files with a message naming the key", () => {
+    expect(() => loadConfig({ configFile: configFile({ rtmp: { prot: 1 } }) }, {})).toThrow(/unknown config key rtmp.prot/);
+    expect(() => loadConfig({ configFile: configFile({ recordTemplate: { FlvParam: { RecordInterval: 0 } } }) }, {})).toThrow(
+      /recordTemplate.FlvParam.RecordInterval must be an integer 1-43200/,
+    );
+    expect(() => loadConfig({ configFile: configFile({ recordTemplate: { Mp4Param: { VodFileName: "{Nope}" } } }) }, {})).toThrow(
+      /VodFileName must be a valid pattern \(Nope\)/,
+    );
+    expect(() => loadConfig({ configFile: configFile("{not json") }, {})).toThrow(expect.objectContaining({ code: "CONFIG_UNREADABLE" }));
+    expect(() => loadConfig({ rtmpPort: 70000 }, {})).toThrow(/rtmp.port must be a port number/);
+  });
+});

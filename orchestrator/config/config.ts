@@ -1,0 +1,217 @@
+/**
+ * The service's configuration: embedded defaults, then a JSON config file,
+ * then environment variables, then command-line flags. Validated once, with
+ * a message that names the key.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ConfigError, errorMessage } from "../../engine/errors.js";
+import type { LogLevel } from "../../engine/logger.js";
+import { type OutputFormat, OUTPUT_FORMATS } from "../../engine/mux/types.js";
+import type { FormatSettings, RecordingSettings } from "../../engine/pipeline/types.js";
+import { invalidVodFileNameParts, parseUtcOffset } from "../../engine/segment/naming.js";
+
+/** A recording template's per-format params, with the cloud API's names (spec §1.2). */
+export interface RecordParam {
+  Enable: 0 | 1;
+  RecordInterval: number;
+  VodFileName?: string;
+}
+
+export interface RecordTemplate {
+  FlvParam: RecordParam;
+  HlsParam: RecordParam;
+  Mp4Param: RecordParam;
+  AacParam: RecordParam;
+}
+
+export interface ServiceConfig {
+  rtmp: { host: string; port: number };
+  http: { host: string; port: number };
+  /** Everything the service writes lives under this folder. */
+  dataDir: string;
+  /** ffmpeg to run; empty: $FFMPEG_PATH, a system ffmpeg, or the bundled one. */
+  ffmpegPath: string;
+  logLevel: LogLevel;
+  recording: {
+    /** UTC offset of the times in file names; the cloud uses Beijing time. */
+    fileNameUtcOffset: string;
+    hlsSegmentSeconds: number;
+    probeWindowMs: number;
+    maxQueueMegabytes: number;
+  };
+  /** What every push records until the control API exists. */
+  recordTemplate: RecordTemplate;
+}
+
+/** spec §1.2: RecordInterval defaults to 1800 s. */
+export const DEFAULT_RECORD_INTERVAL = 1800;
+
+export function defaultConfig(): ServiceConfig {
+  const param = (): RecordParam => ({ Enable: 1, RecordInterval: DEFAULT_RECORD_INTERVAL });
+  return {
+    rtmp: { host: "127.0.0.1", port: 1935 },
+    http: { host: "127.0.0.1", port: 8080 },
+    dataDir: "./data",
+    ffmpegPath: "",
+    logLevel: "info",
+    recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64 },
+    recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param() },
+  };
+}
+
+export const TEMPLATE_KEYS: Record<OutputFormat, keyof RecordTemplate> = {
+  flv: "FlvParam",
+  hls: "HlsParam",
+  mp4: "Mp4Param",
+  aac: "AacParam",
+};
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Deep-merges `patch` into `base`, refusing keys the base does not have (typos fail loudly). */
+function merge(base: Json, patch: unknown, path: string): void {
+  if (!isObject(patch)) throw new ConfigError("CONFIG_INVALID", `${path || "config"} must be an object`);
+  for (const [key, value] of Object.entries(patch)) {
+    const where = path ? `${path}.${key}` : key;
+    if (!(key in base) && !(path.endsWith("Param") && key === "VodFileName")) {
+      throw new ConfigError("CONFIG_UNKNOWN_KEY", `unknown config key ${where}`);
+    }
+    if (isObject(base[key])) merge(base[key] as Json, value, where);
+    else base[key] = value;
+  }
+}
+
+function check(ok: boolean, key: string, expected: string, value: unknown): void {
+  if (!ok) throw new ConfigError("CONFIG_INVALID", `${key} must be ${expected}, got ${JSON.stringify(value)}`);
+}
+
+const isInt = (v: unknown, min: number, max: number): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+export function validateConfig(c: ServiceConfig): ServiceConfig {
+  for (const side of ["rtmp", "http"] as const) {
+    check(isInt(c[side].port, 0, 65535), `${side}.port`, "a port number 0-65535", c[side].port);
+    check(typeof c[side].host === "string" && c[side].host.length > 0, `${side}.host`, "a host name or address", c[side].host);
+  }
+  check(typeof c.dataDir === "string" && c.dataDir.length > 0, "dataDir", "a folder path", c.dataDir);
+  check(typeof c.ffmpegPath === "string", "ffmpegPath", "a path or empty", c.ffmpegPath);
+  check(["debug", "info", "warn", "error", "silent"].includes(c.logLevel), "logLevel", "debug|info|warn|error|silent", c.logLevel);
+  try {
+    parseUtcOffset(c.recording.fileNameUtcOffset);
+  } catch (err) {
+    throw new ConfigError("CONFIG_INVALID", `recording.fileNameUtcOffset: ${errorMessage(err)}`);
+  }
+  check(isInt(c.recording.hlsSegmentSeconds, 1, 60), "recording.hlsSegmentSeconds", "an integer 1-60", c.recording.hlsSegmentSeconds);
+  check(isInt(c.recording.probeWindowMs, 0, 10_000), "recording.probeWindowMs", "an integer 0-10000", c.recording.probeWindowMs);
+  check(isInt(c.recording.maxQueueMegabytes, 1, 4096), "recording.maxQueueMegabytes", "an integer 1-4096", c.recording.maxQueueMegabytes);
+  for (const format of OUTPUT_FORMATS) {
+    const key = `recordTemplate.${TEMPLATE_KEYS[format]}`;
+    const p = c.recordTemplate[TEMPLATE_KEYS[format]];
+    check(p.Enable === 0 || p.Enable === 1, `${key}.Enable`, "0 or 1", p.Enable);
+    // The cloud API allows 60-43200 s; the engine also takes short intervals from config (tests roll every few seconds).
+    check(isInt(p.RecordInterval, 1, 43200), `${key}.RecordInterval`, "an integer 1-43200 (seconds)", p.RecordInterval);
+    if (p.VodFileName !== undefined) {
+      const bad = typeof p.VodFileName === "string" ? invalidVodFileNameParts(p.VodFileName) : ["not a string"];
+      check(bad.length === 0, `${key}.VodFileName`, `a valid pattern (${bad.join(", ")})`, p.VodFileName);
+    }
+  }
+  return c;
+}
+
+export interface ConfigOverrides {
+  configFile?: string;
+  rtmpPort?: number;
+  httpPort?: number;
+  host?: string;
+  dataDir?: string;
+  ffmpegPath?: string;
+  logLevel?: string;
+}
+
+const ENV_KEYS: [string, (c: ServiceConfig, v: string) => void][] = [
+  [
+    "RECORDER_RTMP_PORT",
+    (c, v) => {
+      c.rtmp.port = Number(v);
+    },
+  ],
+  [
+    "RECORDER_HTTP_PORT",
+    (c, v) => {
+      c.http.port = Number(v);
+    },
+  ],
+  [
+    "RECORDER_HOST",
+    (c, v) => {
+      c.rtmp.host = v;
+      c.http.host = v;
+    },
+  ],
+  [
+    "RECORDER_DATA_DIR",
+    (c, v) => {
+      c.dataDir = v;
+    },
+  ],
+  [
+    "RECORDER_FFMPEG_PATH",
+    (c, v) => {
+      c.ffmpegPath = v;
+    },
+  ],
+  [
+    "RECORDER_LOG_LEVEL",
+    (c, v) => {
+      c.logLevel = v as LogLevel;
+    },
+  ],
+];
+
+/** defaults <- config file <- environment <- flags. */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const config = defaultConfig();
+  const file = overrides.configFile ?? env.RECORDER_CONFIG;
+  if (file) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new ConfigError("CONFIG_UNREADABLE", `cannot read config file ${file}: ${errorMessage(err)}`, { cause: err });
+    }
+    merge(config as unknown as Json, raw, "");
+  }
+  for (const [name, apply] of ENV_KEYS) {
+    const v = env[name];
+    if (v !== undefined && v !== "") apply(config, v);
+  }
+  if (overrides.rtmpPort !== undefined) config.rtmp.port = overrides.rtmpPort;
+  if (overrides.httpPort !== undefined) config.http.port = overrides.httpPort;
+  if (overrides.host !== undefined) {
+    config.rtmp.host = overrides.host;
+    config.http.host = overrides.host;
+  }
+  if (overrides.dataDir !== undefined) config.dataDir = overrides.dataDir;
+  if (overrides.ffmpegPath !== undefined) config.ffmpegPath = overrides.ffmpegPath;
+  if (overrides.logLevel !== undefined) config.logLevel = overrides.logLevel as LogLevel;
+  config.dataDir = resolve(config.dataDir);
+  return validateConfig(config);
+}
+
+/** The engine's view of the template. */
+export function recordingSettings(config: ServiceConfig): RecordingSettings {
+  const formats = {} as Record<OutputFormat, FormatSettings>;
+  for (const format of OUTPUT_FORMATS) {
+    const p = config.recordTemplate[TEMPLATE_KEYS[format]];
+    formats[format] = { enabled: p.Enable === 1, intervalSec: p.RecordInterval };
+    if (p.VodFileName) formats[format].vodFileName = p.VodFileName;
+  }
+  return {
+    formats,
+    hlsSegmentSeconds: config.recording.hlsSegmentSeconds,
+    utcOffsetMinutes: parseUtcOffset(config.recording.fileNameUtcOffset),
+    probeWindowMs: config.recording.probeWindowMs,
+    maxQueueBytes: config.recording.maxQueueMegabytes * 1024 * 1024,
+  };
+}

@@ -1,0 +1,85 @@
+/** Test harness: a service on free ports in a temp data folder, and a real ffmpeg publisher. */
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../engine/logger.js";
+import type { CompletedFile } from "../../engine/pipeline/types.js";
+import { ffmpegPath } from "../../scripts/test-support/media-check.js";
+import { defaultConfig, type RecordTemplate, type ServiceConfig, validateConfig } from "../config/config.js";
+import { RecorderService } from "../service.js";
+
+export interface Harness {
+  service: RecorderService;
+  dataDir: string;
+  files: CompletedFile[];
+  url(app: string, stream: string): string;
+  streamDir(app: string, stream: string, domain?: string): string;
+  /** Resolves when `count` recordings have closed. */
+  closedRecordings(count: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startService(template: Partial<RecordTemplate> = {}, tweak?: (c: ServiceConfig) => void): Promise<Harness> {
+  const dataDir = await mkdtemp(join(tmpdir(), "recorder-e2e-"));
+  const config = defaultConfig();
+  config.rtmp.port = 0;
+  config.http.port = 0;
+  config.dataDir = dataDir;
+  config.logLevel = process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "warn";
+  config.recording.hlsSegmentSeconds = 4;
+  Object.assign(config.recordTemplate, template);
+  tweak?.(config);
+  const service = await RecorderService.start(validateConfig(config), createLogger(config.logLevel));
+  const files: CompletedFile[] = [];
+  let closed = 0;
+  const waiters: { count: number; resolve: () => void }[] = [];
+  service.on("file", (f) => files.push(f));
+  service.on("recordingClosed", () => {
+    closed++;
+    for (const w of waiters.filter((w) => closed >= w.count)) w.resolve();
+  });
+  return {
+    service,
+    dataDir,
+    files,
+    url: (app, stream) => `rtmp://127.0.0.1:${service.rtmpPort}/${app}/${stream}`,
+    streamDir: (app, stream, domain = "127.0.0.1") => join(dataDir, "recordings", domain, app, stream),
+    closedRecordings: (count, timeoutMs = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (closed >= count) return resolve();
+        const timer = setTimeout(() => reject(new Error(`only ${closed}/${count} recordings closed after ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({
+          count,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      }),
+    stop: () => service.stop(),
+  };
+}
+
+/** Pushes an FLV file with ffmpeg (`-c copy`, like an encoder re-streaming), optionally paced with -re. */
+export async function ffmpegPush(input: string, url: string, opts: { realtime?: boolean; extraInput?: string[]; timeoutMs?: number } = {}): Promise<void> {
+  const bin = await ffmpegPath();
+  const args = ["-nostdin", "-hide_banner", "-loglevel", "error", ...(opts.realtime ? ["-re"] : []), ...(opts.extraInput ?? []), "-i", input, "-c", "copy", "-f", "flv", url];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`ffmpeg push exited ${code}: ${stderr}`));
+    });
+  });
+}
+
+/** Files of a stream folder, by extension, sorted by name (names start with the start time). */
+export async function listFiles(dir: string, ext: string): Promise<string[]> {
+  const names = await readdir(dir);
+  return names.filter((n) => n.endsWith(`.${ext}`)).sort().map((n) => join(dir, n));
+}
