@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { MuxError, StorageError, errorMessage } from "../errors.js";
 import { encodeFlvHeader, encodeTag } from "../flv/flv-format.js";
 import { describeVideo } from "../flv/tag-info.js";
-import type { FlvTag } from "../flv/types.js";
+import { TagType, type FlvTag } from "../flv/types.js";
 import { buildRemuxArgs, type RemuxPlan } from "../mux/ffmpeg-args.js";
 import { FfmpegRemuxJob, HLS_LIST_FD } from "../mux/ffmpeg-remux-job.js";
 import { moveIntoPlace } from "../segment/file-sink.js";
@@ -33,6 +33,8 @@ export class RemuxOutput implements RecordingOutput {
   private readonly dropper: FrameDropper;
   private current: Period | undefined;
   private nextIndex = 0;
+  /** Video goes to ffmpeg only when an output here holds video (AAC alone is audio-only). */
+  private readonly feedVideo: boolean;
   readonly clampedTimestamps = 0;
 
   constructor(
@@ -43,6 +45,7 @@ export class RemuxOutput implements RecordingOutput {
   ) {
     this.segmenter = new Segmenter(intervalSec * 1000, host.hasVideo);
     this.dropper = new FrameDropper(host.settings.maxQueueBytes, host.hasVideo);
+    this.feedVideo = host.hasVideo && (formats.mp4 || hls !== undefined);
   }
 
   get queuedBytes(): number {
@@ -55,6 +58,7 @@ export class RemuxOutput implements RecordingOutput {
       this.open(tag, track);
     }
     const period = this.current!;
+    if (track === "video" && !this.feedVideo) return;
     if (this.dropper.shouldDrop(period.job.queuedBytes, track, key)) {
       this.host.countDropped(1);
       return;
@@ -65,7 +69,7 @@ export class RemuxOutput implements RecordingOutput {
 
   other(tag: FlvTag, isConfig: boolean): void {
     // ffmpeg takes codec config changes inline; script and end-of-sequence tags are FLV-only.
-    if (isConfig && this.current) this.current.job.write(encodeTag(tag.type, tag.timestamp, tag.data));
+    if (isConfig && this.current && this.feeds(tag)) this.current.job.write(encodeTag(tag.type, tag.timestamp, tag.data));
   }
 
   async finish(): Promise<void> {
@@ -76,7 +80,7 @@ export class RemuxOutput implements RecordingOutput {
     const { target, settings, deps } = this.host;
     const index = this.nextIndex++;
     const stem = join(target.inProgressDirectory, `${target.id}.${index}`);
-    const plan: RemuxPlan = { hasVideo: this.host.hasVideo, hasAudio: this.host.hasAudio };
+    const plan: RemuxPlan = { hasVideo: this.feedVideo, hasAudio: this.host.hasAudio };
     if (this.formats.mp4) plan.mp4 = { path: `${stem}.mp4`, fragmentedPath: `${stem}.frag.mp4` };
     if (this.formats.aac) plan.aacPath = `${stem}.aac`;
     const firstPts = first.timestamp + (track === "video" ? describeVideo(first.data).cts : 0);
@@ -93,8 +97,12 @@ export class RemuxOutput implements RecordingOutput {
     if (hlsJob !== undefined) job.on("hlsSegment", (report) => this.hls!.segment(hlsJob, report));
     // Every file period starts with the codec config, so it stands on its own.
     job.write([encodeFlvHeader(plan.hasAudio, plan.hasVideo)]);
-    for (const tag of this.host.configTags()) job.write(encodeTag(tag.type, tag.timestamp, tag.data));
+    for (const tag of this.host.configTags()) if (this.feeds(tag)) job.write(encodeTag(tag.type, tag.timestamp, tag.data));
     this.current = { index, job, hlsJob, plan, clock: new MediaClock() };
+  }
+
+  private feeds(tag: FlvTag): boolean {
+    return tag.type !== TagType.Video || this.feedVideo;
   }
 
   private closeCurrent(): void {

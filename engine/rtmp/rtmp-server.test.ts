@@ -12,7 +12,7 @@ const servers: RtmpServer[] = [];
 const cleanups: Array<() => unknown> = [];
 
 afterEach(async () => {
-  for (const fn of cleanups.splice(0)) await fn();
+  for (const fn of cleanups.splice(0).reverse()) await fn();
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
@@ -285,6 +285,37 @@ describe("RtmpServer with RtmpPublisher", () => {
     await expect(RtmpPublisher.connect(`rtmp://127.0.0.1:${h.port}/live/c`, { timeoutMs: 1000 })).rejects.toMatchObject({
       code: "RTMP_CONNECT_FAILED",
     });
+  });
+});
+
+describe("RtmpPublisher", () => {
+  it("refuses URLs it cannot publish to", async () => {
+    for (const url of ["http://h/live/s", "rtmp://h/live", "rtmp://h/", "not a url"]) {
+      await expect(RtmpPublisher.connect(url)).rejects.toMatchObject({ code: "RTMP_BAD_URL" });
+    }
+  });
+
+  it("times out against a server that never answers the handshake", async () => {
+    const silent = net.createServer((socket) => {
+      socket.resume(); // read and drop, so the client's close is seen
+      cleanups.push(() => socket.destroy());
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => silent.close(resolve)));
+    const port = (silent.address() as net.AddressInfo).port;
+    const start = Date.now();
+    await expect(RtmpPublisher.connect(`rtmp://127.0.0.1:${port}/live/s`, { timeoutMs: 200 })).rejects.toMatchObject({
+      code: "RTMP_TIMEOUT",
+    });
+    expect(Date.now() - start).toBeLessThan(1000);
+  });
+
+  it("passes nested paths and queries on to the server", async () => {
+    const h = await startServer();
+    const pub = await publisher(h.port, "app/sub/name?x=1");
+    expect(pub.publishName).toBe("sub/name?x=1");
+    const req = h.requests[0]!;
+    expect([req.app, req.stream, req.query, req.tcUrl]).toEqual(["app", "sub/name", "x=1", `rtmp://127.0.0.1:${h.port}/app`]);
   });
 });
 

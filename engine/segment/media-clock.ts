@@ -1,23 +1,33 @@
 /**
- * Media time covered by one file: from its first media timestamp to the last
- * one plus one video frame (how players count a file's duration). Pure.
+ * Media time covered by one file: from its first media timestamp to the end
+ * of its last frame, whichever track ends later (how players count a file's
+ * duration). A frame's length is taken as the step since the previous frame
+ * of the same track. Pure.
  */
 import { timestampDelta } from "./segmenter.js";
 
+class TrackEnd {
+  private last: number | undefined;
+  private step = 0;
+
+  observe(t: number): void {
+    if (this.last !== undefined && t > this.last) this.step = t - this.last;
+    if (this.last === undefined || t > this.last) this.last = t;
+  }
+
+  get end(): number {
+    return this.last === undefined ? 0 : this.last + this.step;
+  }
+}
+
 export class MediaClock {
   private first: number | undefined;
-  private last = 0;
-  private lastVideo: number | undefined;
-  private videoStep = 0;
+  private readonly video = new TrackEnd();
+  private readonly audio = new TrackEnd();
 
   observe(video: boolean, timestamp: number): void {
     if (this.first === undefined) this.first = timestamp;
-    const t = timestampDelta(timestamp, this.first);
-    if (t > this.last) this.last = t;
-    if (video) {
-      if (this.lastVideo !== undefined && t > this.lastVideo) this.videoStep = t - this.lastVideo;
-      this.lastVideo = t;
-    }
+    (video ? this.video : this.audio).observe(timestampDelta(timestamp, this.first));
   }
 
   /** Timestamp of the first media frame (undefined before any). */
@@ -26,6 +36,6 @@ export class MediaClock {
   }
 
   get durationMs(): number {
-    return this.first === undefined ? 0 : this.last + this.videoStep;
+    return Math.max(this.video.end, this.audio.end);
   }
 }

@@ -4,10 +4,12 @@ import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../engine/logger.js";
-import type { CompletedFile } from "../../engine/pipeline/types.js";
+import type { CompletedFile, RecordingStats } from "../../engine/pipeline/types.js";
 import { ffmpegPath } from "../../scripts/test-support/media-check.js";
 import { defaultConfig, type RecordTemplate, type ServiceConfig, validateConfig } from "../config/config.js";
 import { RecorderService } from "../service.js";
+
+export type ClosedRecording = RecordingStats & { domain: string; app: string; stream: string };
 
 export interface Harness {
   service: RecorderService;
@@ -15,8 +17,8 @@ export interface Harness {
   files: CompletedFile[];
   url(app: string, stream: string): string;
   streamDir(app: string, stream: string, domain?: string): string;
-  /** Resolves when `count` recordings have closed. */
-  closedRecordings(count: number, timeoutMs?: number): Promise<void>;
+  /** Resolves when `count` recordings of `stream` have closed, with their stats. */
+  closed(stream: string, count?: number, timeoutMs?: number): Promise<ClosedRecording[]>;
   stop(): Promise<void>;
 }
 
@@ -32,12 +34,12 @@ export async function startService(template: Partial<RecordTemplate> = {}, tweak
   tweak?.(config);
   const service = await RecorderService.start(validateConfig(config), createLogger(config.logLevel));
   const files: CompletedFile[] = [];
-  let closed = 0;
-  const waiters: { count: number; resolve: () => void }[] = [];
+  const closed: ClosedRecording[] = [];
+  const waiters = new Set<() => void>();
   service.on("file", (f) => files.push(f));
-  service.on("recordingClosed", () => {
-    closed++;
-    for (const w of waiters.filter((w) => closed >= w.count)) w.resolve();
+  service.on("recordingClosed", (r) => {
+    closed.push(r);
+    for (const w of waiters) w();
   });
   return {
     service,
@@ -45,17 +47,21 @@ export async function startService(template: Partial<RecordTemplate> = {}, tweak
     files,
     url: (app, stream) => `rtmp://127.0.0.1:${service.rtmpPort}/${app}/${stream}`,
     streamDir: (app, stream, domain = "127.0.0.1") => join(dataDir, "recordings", domain, app, stream),
-    closedRecordings: (count, timeoutMs = 60_000) =>
-      new Promise<void>((resolve, reject) => {
-        if (closed >= count) return resolve();
-        const timer = setTimeout(() => reject(new Error(`only ${closed}/${count} recordings closed after ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({
-          count,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
+    closed: (stream, count = 1, timeoutMs = 60_000) =>
+      new Promise<ClosedRecording[]>((resolve, reject) => {
+        const mine = () => closed.filter((r) => r.stream === stream);
+        const check = () => {
+          if (mine().length < count) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(mine());
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`only ${mine().length}/${count} recordings of ${stream} closed after ${timeoutMs} ms`));
+        }, timeoutMs);
+        if (!check()) waiters.add(check);
       }),
     stop: () => service.stop(),
   };
