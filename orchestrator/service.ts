@@ -30,6 +30,8 @@ export interface LivePush {
 }
 
 export type ServiceEvents = {
+  /** A publisher stopped (FCUnpublish, deleteStream, socket closed...); its files are closing. */
+  pushEnded: [{ recordingId: string; domain: string; app: string; stream: string; reason: string }];
   file: [CompletedFile];
   recordingClosed: [RecordingStats & { domain: string; app: string; stream: string }];
 };
@@ -150,6 +152,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     session.on("tag", (tag) => recording.push(tag));
     session.once("end", (reason) => {
       this.logger.info("push ended", { ...where, reason });
+      this.emit("pushEnded", { recordingId, domain: req.domain, app: req.app, stream: req.stream, reason });
       void recording.end().then((stats) => {
         this.live.delete(recordingId);
         this.logger.info("recording closed", { ...where, files: stats.filesCompleted, dropped: stats.droppedFrames, errors: stats.errors });

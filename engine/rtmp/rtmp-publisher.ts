@@ -17,6 +17,8 @@ import { ChunkStreamId, MessageType, UserControlEvent, u32Payload } from "./prot
 export interface RtmpPublisherOptions {
   /** Whole connect-to-Publish.Start budget. Default 10 s. */
   timeoutMs?: number;
+  /** Publish this exact name (stream[?query]) instead of the URL's, bytes as given: for testing how servers treat odd names. */
+  publishName?: string;
 }
 
 /** The server refused the connect or the publish; `status` is its onStatus/_error info. */
@@ -111,6 +113,7 @@ export class RtmpPublisher {
   /** Connects and starts publishing; resolves after NetStream.Publish.Start. */
   static async connect(url: string, opts: RtmpPublisherOptions = {}): Promise<RtmpPublisher> {
     const target = parseRtmpUrl(url);
+    if (opts.publishName !== undefined) target.name = opts.publishName;
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const socket = net.connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
