@@ -11,7 +11,7 @@ import { type FfmpegBinary, locateFfmpeg } from "../engine/mux/ffmpeg-binary.js"
 import { Recording } from "../engine/pipeline/recording.js";
 import type { CompletedFile, RecordingStats } from "../engine/pipeline/types.js";
 import { type PublishRequest, RtmpServer } from "../engine/rtmp/rtmp-server.js";
-import { TypedEmitter } from "../engine/rtmp/typed-emitter.js";
+import { TypedEmitter } from "../engine/typed-emitter.js";
 import { assertSafeNameComponent } from "../engine/segment/naming.js";
 import { recordingSettings, type ServiceConfig } from "./config/config.js";
 import { HttpApi } from "./api/http-api.js";

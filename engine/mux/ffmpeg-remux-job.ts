@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { basename } from "node:path";
 import { MuxError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { TypedEmitter } from "../rtmp/typed-emitter.js";
+import { TypedEmitter } from "../typed-emitter.js";
 
 export interface HlsSegmentReport {
   /** Base name of the .ts file ffmpeg finished. */

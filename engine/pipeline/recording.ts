@@ -11,7 +11,7 @@ import { type AudioCodec, describeTag, stripSetDataFrame, type VideoCodec } from
 import { TagType, type FlvTag } from "../flv/types.js";
 import { planFormats } from "../mux/codec-matrix.js";
 import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
-import { TypedEmitter } from "../rtmp/typed-emitter.js";
+import { TypedEmitter } from "../typed-emitter.js";
 import { timestampDelta } from "../segment/segmenter.js";
 import { FlvOutput } from "./flv-output.js";
 import { HlsOutput } from "./hls-output.js";

@@ -20,4 +20,3 @@ export {
   type RtmpServerEvents,
   type RtmpServerOptions,
 } from "./rtmp-server.js";
-export { type Logger, TypedEmitter } from "./typed-emitter.js";

@@ -13,9 +13,11 @@ import { type Amf0Object, type Amf0Value, decodeAmf0, encodeAmf0 } from "./amf0.
 import { ChunkReader, type RtmpMessage, ChunkWriter } from "./chunk-stream.js";
 import { ServerHandshake } from "./handshake.js";
 import { ChunkStreamId, MessageType, PeerBandwidthLimit, UserControlEvent, u32Payload } from "./protocol.js";
-import { type Logger, TypedEmitter } from "./typed-emitter.js";
+import type { Logger as EngineLogger } from "../logger.js";
+import { TypedEmitter } from "../typed-emitter.js";
 
-export type { Logger } from "./typed-emitter.js";
+/** The server logs only info and warn lines. */
+export type Logger = Pick<EngineLogger, "info" | "warn">;
 
 export interface RtmpServerOptions {
   /** Close sockets that have not completed the handshake by then. Default 10 s. */

@@ -43,3 +43,14 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ rtmpPort: 70000 }, {})).toThrow(/rtmp.port must be a port number/);
   });
 });
+
+describe("config.example.json", () => {
+  it("is valid and equals the embedded defaults, so the README's table stays true", async () => {
+    const { fileURLToPath } = await import("node:url");
+    const { defaultConfig } = await import("./config.js");
+    const example = fileURLToPath(new URL("../../config.example.json", import.meta.url));
+    const loaded = loadConfig({ configFile: example }, {});
+    expect(loaded).toEqual(loadConfig({}, {}));
+    expect(JSON.parse((await import("node:fs")).readFileSync(example, "utf8"))).toEqual(defaultConfig());
+  });
+});

@@ -1,21 +1,18 @@
 /**
- * Minimal typed event emitter. Unlike node:events, a throwing listener is
+ * Minimal typed event emitter (the product's one event mechanism). Unlike node:events, a throwing listener is
  * caught and logged so it cannot break the connection that emitted.
  * Listener arrays are replaced (not mutated) on on/off, so emit iterates a
  * stable snapshot without copying on the hot path.
  */
 
-export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
-}
+import type { Logger } from "./logger.js";
 
 type Listener<Args extends unknown[]> = (...args: Args) => void;
 
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   private listeners: { [K in keyof Events]?: Listener<Events[K]>[] } = {};
 
-  constructor(protected readonly emitterLogger?: Logger) {}
+  constructor(protected readonly emitterLogger?: Pick<Logger, "warn">) {}
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
     this.listeners[event] = [...(this.listeners[event] ?? []), listener];

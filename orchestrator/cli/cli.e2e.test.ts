@@ -1,0 +1,99 @@
+/**
+ * The `recorder` binary as users run it (built by `npm run build`, which
+ * `npm ci` and `npm test` run first): serve with flags, replay, shut down.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { FIXTURES } from "../../fixtures/fixtures.js";
+import { videoFrameHashes } from "../../scripts/test-support/media-check.js";
+
+const BIN = fileURLToPath(new URL("../../bin/recorder.js", import.meta.url));
+
+function run(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `recorder serve` and resolves with the ports it reports once ready. */
+function serve(args: string[]): Promise<{ child: ChildProcess; rtmp: number; http: number; log: () => string }> {
+  const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready: ${log}`)), 15_000);
+    child.stderr!.on("data", (d: Buffer) => {
+      log += d.toString();
+      const ready = log.split("\n").find((l) => l.includes('"recorder ready"'));
+      if (!ready) return;
+      clearTimeout(timer);
+      const { rtmp, http } = JSON.parse(ready) as { rtmp: string; http: string };
+      resolve({ child, rtmp: Number(/:(\d+)\//.exec(rtmp)![1]), http: Number(/:(\d+)\//.exec(http)![1]), log: () => log });
+    });
+    child.on("exit", (code) => reject(new Error(`exited ${code}: ${log}`)));
+  });
+}
+
+describe("recorder CLI", () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) c.kill("SIGKILL");
+  });
+
+  it("serve takes --rtmp-port/--http-port/--data-dir, records a replayed file, and stops cleanly on SIGTERM", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "recorder-cli-"));
+    const s = await serve(["--rtmp-port", "0", "--http-port", "0", "--data-dir", dataDir]);
+    children.push(s.child);
+    const health = (await (await fetch(`http://127.0.0.1:${s.http}/healthz`)).json()) as { status: string; ffmpeg: { version: string } };
+    expect(health.status).toBe("ok");
+    expect(health.ffmpeg.version).toBeTruthy();
+
+    const source = FIXTURES["av-h264-aac-3s"].path;
+    const replay = await run(["replay", source, `rtmp://127.0.0.1:${s.rtmp}/live/cli?token=abc`, "--speed", "8"]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(/^sent \d+ tags, 3\.\d+ s of media/);
+
+    const dir = join(dataDir, "recordings", "127.0.0.1", "live", "cli");
+    let names: string[] = [];
+    for (let i = 0; i < 100 && !names.some((n) => n.endsWith(".m3u8")); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      names = await readdir(dir).catch(() => []);
+    }
+    expect(names.filter((n) => /\.(flv|mp4|aac|m3u8)$/.test(n)).map((n) => n.split(".").pop()).sort()).toEqual(["aac", "flv", "m3u8", "mp4"]);
+    const flv = names.find((n) => n.endsWith(".flv"))!;
+    expect(await videoFrameHashes(join(dir, flv))).toEqual(await videoFrameHashes(source));
+
+    const exited = new Promise<number | null>((resolve) => s.child.on("exit", resolve));
+    s.child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
+  it("refuses bad flags and bad config files with a clear message and exit code 1", async () => {
+    const badPort = await run(["serve", "--rtmp-port", "99999"]);
+    expect(badPort.code).not.toBe(0);
+    expect(badPort.stderr).toMatch(/must be a port number/);
+
+    const dir = await mkdtemp(join(tmpdir(), "recorder-cli-"));
+    const config = join(dir, "config.json");
+    await writeFile(config, JSON.stringify({ recordTemplate: { FlvParam: { RecordIntervall: 60 } } }));
+    const badConfig = await run(["serve", "--config", config]);
+    expect(badConfig.code).toBe(1);
+    expect(badConfig.stderr).toMatch(/CONFIG_UNKNOWN_KEY: unknown config key recordTemplate.FlvParam.RecordIntervall/);
+
+    const badReplay = await run(["replay", FIXTURES["av-h264-aac-3s"].path, "http://example/live/x"]);
+    expect(badReplay.code).toBe(1);
+    expect(badReplay.stderr).toMatch(/RTMP_BAD_URL/);
+  });
+});
