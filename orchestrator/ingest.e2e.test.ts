@@ -12,7 +12,7 @@ import { describeTag } from "../engine/flv/tag-info.js";
 import { type FlvTag, TagType } from "../engine/flv/types.js";
 import { RtmpPublisher } from "../engine/rtmp/rtmp-publisher.js";
 import { FIXTURES } from "../fixtures/fixtures.js";
-import { audioPacketHashes, decodesCleanly, ffmpegPath, videoFrameHashes } from "../scripts/test-support/media-check.js";
+import { audioPacketHashes, decodesCleanly, ffmpegPath, packetTimes, videoFrameHashes } from "../scripts/test-support/media-check.js";
 import { replayFlv } from "./cli/replay.js";
 import { ffmpegPush, type Harness, listFiles, startService } from "./test-support/harness.js";
 
@@ -117,6 +117,23 @@ describe("ingest", () => {
     expect(flv).toHaveLength(2);
     const once = await videoFrameHashes(source);
     for (const f of flv) expect(await videoFrameHashes(f)).toEqual(once);
+  });
+
+  it("replay --loop continues the timeline: every tag twice, timestamps strictly after the first pass", async () => {
+    const source = FIXTURES["av-h264-aac-3s"].path;
+    const result = await replayFlv(source, h.url("live", "loop"), { loop: 2, speed: 4 });
+    await h.closed("loop");
+    const pushed = await mediaTags(source);
+    const recorded = (await Promise.all((await listFiles(h.streamDir("live", "loop"), "flv")).map(mediaTags))).flat();
+    const frames = recorded.filter((t) => describeTag(t).kind === "frame");
+    expect(frames).toHaveLength(2 * pushed.filter((t) => describeTag(t).kind === "frame").length);
+    // The HLS playlist keeps the pushed timeline: decode times only go forward across the loop.
+    const dts = (await packetTimes((await listFiles(h.streamDir("live", "loop"), "m3u8"))[0]!, "v")).map((p) => p.dts);
+    expect(dts).toHaveLength(frames.filter((t) => t.type === TagType.Video).length);
+    for (let i = 1; i < dts.length; i++) expect(dts[i]!).toBeGreaterThan(dts[i - 1]!);
+    expect(result.mediaDurationMs).toBeGreaterThanOrEqual(6000);
+    const once = await videoFrameHashes(source);
+    expect(await videoFrameHashes(await listFiles(h.streamDir("live", "loop"), "mp4"))).toEqual([...once, ...once]);
   });
 
   it("refuses a second publish of a stream that is live, and the first keeps recording", async () => {
