@@ -102,7 +102,7 @@ describe("ingest", () => {
     for (let n = 0; n < 2; n++) {
       const ended = new Promise<number>((resolve) =>
         h.service.once("pushEnded", (e) => {
-          ids.push(e.recordingId);
+          ids.push(e.pushId);
           resolve(Date.now());
         }),
       );

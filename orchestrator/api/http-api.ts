@@ -1,16 +1,39 @@
 /**
- * The HTTP side of the service. For now: health and live status, read-only.
- * (The cloud-compatible control API is the control-plane issue's work.)
+ * The HTTP side of the service: the cloud-compatible control API at "/"
+ * (POST JSON with X-TC-Action, or GET with Action and flattened fields;
+ * TC3-HMAC-SHA256 signatures; the {"Response": ...} envelope with HTTP 200),
+ * plus /healthz and /status.
  */
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { errorMessage } from "../../engine/errors.js";
+import { apiAuthRequired } from "../config/config.js";
 import type { RecorderService } from "../service.js";
+import { ApiError } from "./api-error.js";
+import { ACTIONS } from "./actions.js";
+import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "./input.js";
+import { verifyTc3 } from "./tc3-auth.js";
 
 export class HttpApi {
   private readonly server: Server;
   private closing: Promise<void> | undefined;
+  readonly authRequired: boolean;
+  private readonly secrets: Map<string, string>;
 
   constructor(private readonly service: RecorderService) {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        service.logger.error("http handler failed", { error: errorMessage(err) });
+        if (!res.headersSent) this.sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
+      });
+    });
+    this.server.requestTimeout = 30_000;
+    this.server.headersTimeout = 10_000;
+    this.authRequired = apiAuthRequired(service.config);
+    this.secrets = new Map(service.config.api.credentials.map((c) => [c.SecretId, c.SecretKey]));
+    if (this.authRequired && this.secrets.size === 0) {
+      service.logger.warn("API signatures are required but no api.credentials are configured: every API call will be refused");
+    }
   }
 
   get port(): number {
@@ -36,30 +59,115 @@ export class HttpApi {
     return this.closing;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? "/").split("?")[0];
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://recorder.invalid");
+    if (url.pathname === "/") {
+      await this.handleAction(req, res, url);
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
-      this.send(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
+      this.sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
       return;
     }
     const s = this.service;
-    if (path === "/healthz") {
-      this.send(res, 200, {
+    if (url.pathname === "/healthz") {
+      this.sendJson(res, 200, {
         status: "ok",
         uptimeSec: s.uptimeSec,
         livePushes: s.livePushes().length,
         ffmpeg: { path: s.ffmpeg.path, version: s.ffmpeg.version, source: s.ffmpeg.source },
       });
-    } else if (path === "/status") {
-      this.send(res, 200, { pushes: s.livePushes() });
+    } else if (url.pathname === "/status" && !this.authRequired) {
+      // Stream names and publisher addresses: only where the API itself is open (loopback).
+      this.sendJson(res, 200, { pushes: s.livePushes() });
     } else {
-      this.send(res, 404, { error: { code: "NOT_FOUND", message: `no route ${path}` } });
+      this.sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route ${url.pathname}` } });
     }
   }
 
-  private send(res: ServerResponse, status: number, body: unknown): void {
+  private async handleAction(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const requestId = randomUUID();
+    try {
+      const body = await this.readBody(req);
+      const action = headerValue(req, "x-tc-action") ?? url.searchParams.get("Action") ?? "";
+      if (this.authRequired) {
+        verifyTc3({
+          method: req.method ?? "",
+          path: url.pathname,
+          query: url.search.replace(/^\?/, ""),
+          headers: req.headers,
+          body,
+          lookupSecret: (id) => this.secrets.get(id),
+          nowSec: Math.floor(Date.now() / 1000),
+        });
+      }
+      let input: unknown;
+      let fromQuery = false;
+      if (req.method === "POST") {
+        input = parseJsonBody(body);
+      } else if (req.method === "GET") {
+        const params = new URLSearchParams(url.searchParams);
+        for (const p of COMMON_QUERY_PARAMETERS) params.delete(p);
+        input = flattenedQueryToObject(params);
+        fromQuery = true;
+      } else {
+        throw new ApiError("UnsupportedProtocol", `HTTP ${req.method} is not supported: use POST with a JSON body or GET`);
+      }
+      const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+      if (!handler) throw new ApiError("InvalidAction", action ? `unknown action ${JSON.stringify(action.slice(0, 64))}` : "missing X-TC-Action header (or Action parameter)");
+      const result = await handler(this.service, input, { fromQuery, nowSec: Math.floor(Date.now() / 1000) });
+      this.sendJson(res, 200, { Response: { ...result, RequestId: requestId } });
+    } catch (err) {
+      const apiError =
+        err instanceof ApiError ? err : new ApiError("InternalError", "internal error; the service log has details (RequestId " + requestId + ")");
+      if (!(err instanceof ApiError)) this.service.logger.error("API action failed", { requestId, error: errorMessage(err) });
+      this.sendJson(res, 200, { Response: { Error: { Code: apiError.apiCode, Message: apiError.message }, RequestId: requestId } });
+    }
+  }
+
+  /** Reads the body up to api.maxBodyBytes; a larger one is refused without reading the rest. */
+  private readBody(req: IncomingMessage): Promise<Buffer> {
+    const max = this.service.config.api.maxBodyBytes;
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > max) return Promise.reject(tooLarge(max));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > max) {
+          req.pause();
+          reject(tooLarge(max));
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on("end", () => resolve(Buffer.concat(chunks)));
+      req.on("error", reject);
+    });
+  }
+
+  private sendJson(res: ServerResponse, status: number, body: unknown): void {
     const json = JSON.stringify(body);
     res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
     res.end(json);
+  }
+}
+
+function tooLarge(max: number): ApiError {
+  return new ApiError("RequestSizeLimitExceeded", `request body larger than ${max} bytes`);
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString("utf8")) as unknown;
+  } catch {
+    throw new ApiError("InvalidParameter", "the request body is not valid JSON");
   }
 }

@@ -40,8 +40,16 @@ export interface ServiceConfig {
     probeWindowMs: number;
     maxQueueMegabytes: number;
   };
-  /** What every push records until the control API exists. */
+  /** What a push records when no recording rule (control API) matches it. */
   recordTemplate: RecordTemplate;
+  api: {
+    /** "auto": signatures required unless the HTTP port is bound to loopback only. */
+    auth: "auto" | "on" | "off";
+    /** SecretId/SecretKey pairs accepted for TC3-HMAC-SHA256 signatures. */
+    credentials: { SecretId: string; SecretKey: string }[];
+    /** Largest request body accepted. */
+    maxBodyBytes: number;
+  };
 }
 
 /** spec §1.2: RecordInterval defaults to 1800 s. */
@@ -57,7 +65,14 @@ export function defaultConfig(): ServiceConfig {
     logLevel: "info",
     recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64 },
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param() },
+    api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024 },
   };
+}
+
+/** Whether API requests must be signed: "auto" means yes unless HTTP listens on loopback only. */
+export function apiAuthRequired(c: ServiceConfig): boolean {
+  if (c.api.auth !== "auto") return c.api.auth === "on";
+  return !["127.0.0.1", "::1", "localhost"].includes(c.http.host);
 }
 
 export const TEMPLATE_KEYS: Record<OutputFormat, keyof RecordTemplate> = {
@@ -105,6 +120,14 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(isInt(c.recording.hlsSegmentSeconds, 1, 60), "recording.hlsSegmentSeconds", "an integer 1-60", c.recording.hlsSegmentSeconds);
   check(isInt(c.recording.probeWindowMs, 0, 10_000), "recording.probeWindowMs", "an integer 0-10000", c.recording.probeWindowMs);
   check(isInt(c.recording.maxQueueMegabytes, 1, 4096), "recording.maxQueueMegabytes", "an integer 1-4096", c.recording.maxQueueMegabytes);
+  check(["auto", "on", "off"].includes(c.api.auth), "api.auth", "auto|on|off", c.api.auth);
+  check(Array.isArray(c.api.credentials), "api.credentials", "a list of {SecretId, SecretKey}", "(not shown)");
+  for (const [i, cred] of c.api.credentials.entries()) {
+    const ok = isObject(cred) && typeof cred.SecretId === "string" && cred.SecretId.length >= 1 && typeof cred.SecretKey === "string" && cred.SecretKey.length >= 8;
+    // Never echo the value: it holds a secret.
+    check(ok && Object.keys(cred).length === 2, `api.credentials[${i}]`, "{SecretId, SecretKey} with a SecretKey of 8+ characters", "(not shown)");
+  }
+  check(isInt(c.api.maxBodyBytes, 1024, 64 * 1024 * 1024), "api.maxBodyBytes", "an integer 1024-67108864", c.api.maxBodyBytes);
   for (const format of OUTPUT_FORMATS) {
     const key = `recordTemplate.${TEMPLATE_KEYS[format]}`;
     const p = c.recordTemplate[TEMPLATE_KEYS[format]];
@@ -199,11 +222,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   return validateConfig(config);
 }
 
-/** The engine's view of the template. */
-export function recordingSettings(config: ServiceConfig): RecordingSettings {
+/** The per-format params a recording needs, from the config's template or a cloud-style one. */
+export type FormatParams = Record<keyof RecordTemplate, Pick<RecordParam, "Enable" | "RecordInterval" | "VodFileName">>;
+
+/** The engine's view of a template (the config's by default). */
+export function recordingSettings(config: ServiceConfig, template: FormatParams = config.recordTemplate): RecordingSettings {
   const formats = {} as Record<OutputFormat, FormatSettings>;
   for (const format of OUTPUT_FORMATS) {
-    const p = config.recordTemplate[TEMPLATE_KEYS[format]];
+    const p = template[TEMPLATE_KEYS[format]];
     formats[format] = { enabled: p.Enable === 1, intervalSec: p.RecordInterval };
     if (p.VodFileName) formats[format].vodFileName = p.VodFileName;
   }

@@ -4,12 +4,11 @@ import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../engine/logger.js";
-import type { CompletedFile, RecordingStats } from "../../engine/pipeline/types.js";
+import type { CompletedFile } from "../../engine/pipeline/types.js";
 import { ffmpegPath } from "../../scripts/test-support/media-check.js";
 import { defaultConfig, type RecordTemplate, type ServiceConfig, validateConfig } from "../config/config.js";
-import { RecorderService } from "../service.js";
+import { type ClosedRecording, RecorderService } from "../service.js";
 
-export type ClosedRecording = RecordingStats & { domain: string; app: string; stream: string };
 
 export interface Harness {
   service: RecorderService;
@@ -22,8 +21,12 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startService(template: Partial<RecordTemplate> = {}, tweak?: (c: ServiceConfig) => void): Promise<Harness> {
-  const dataDir = await mkdtemp(join(tmpdir(), "recorder-e2e-"));
+export async function startService(
+  template: Partial<RecordTemplate> = {},
+  tweak?: (c: ServiceConfig) => void,
+  existingDataDir?: string,
+): Promise<Harness> {
+  const dataDir = existingDataDir ?? (await mkdtemp(join(tmpdir(), "recorder-e2e-")));
   const config = defaultConfig();
   config.rtmp.port = 0;
   config.http.port = 0;
@@ -82,6 +85,24 @@ export async function ffmpegPush(input: string, url: string, opts: { realtime?: 
       else reject(new Error(`ffmpeg push exited ${code}: ${stderr}`));
     });
   });
+}
+
+/** Calls a control API action unsigned (the API is open on loopback by default). */
+export async function callApi(h: Harness, action: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${h.service.httpPort}/`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-tc-action": action, "x-tc-version": "2018-08-01" },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as { Response: Record<string, unknown> };
+  return json.Response;
+}
+
+/** Calls an action and fails the test with the API's error when it answers one. */
+export async function callOk(h: Harness, action: string, body: unknown): Promise<Record<string, unknown>> {
+  const r = await callApi(h, action, body);
+  if (r.Error) throw new Error(`${action} failed: ${JSON.stringify(r.Error)}`);
+  return r;
 }
 
 /** Files of a stream folder, by extension, sorted by name (names start with the start time). */

@@ -1,0 +1,38 @@
+/**
+ * The control API's actions (spec §1–§3): each validates its input with the
+ * schema modules and calls the same ControlPlane function the CLI uses.
+ */
+import { Input } from "./input.js";
+import { parseCreateRule, parseDeleteRule } from "../rules/rule-schema.js";
+import type { RecorderService } from "../service.js";
+import { parseCreateTask, parseDescribeTasks, parseTaskId } from "../tasks/task-schema.js";
+import { parseCreateTemplate, parseDescribeTemplates, parseModifyTemplate, parseTemplateId } from "../templates/template-schema.js";
+
+export interface ActionContext {
+  /** Fields came from a GET query string (all values are strings). */
+  fromQuery: boolean;
+  nowSec: number;
+}
+
+export type ActionHandler = (service: RecorderService, input: unknown, ctx: ActionContext) => Promise<object>;
+
+export const ACTIONS: Record<string, ActionHandler> = {
+  CreateLiveRecordTemplate: (s, input, ctx) => s.control.createTemplate(parseCreateTemplate(input, ctx)),
+  ModifyLiveRecordTemplate: async (s, input, ctx) => {
+    const existing = await s.control.templateForUpdate(parseTemplateId(input, { ...ctx, ignoreOtherFields: true }));
+    return s.control.modifyTemplate(parseModifyTemplate(input, existing, ctx));
+  },
+  DeleteLiveRecordTemplate: (s, input, ctx) => s.control.deleteTemplate(parseTemplateId(input, ctx)),
+  DescribeLiveRecordTemplate: (s, input, ctx) => s.control.describeTemplate(parseTemplateId(input, ctx)),
+  DescribeLiveRecordTemplates: (s, input, ctx) => s.control.describeTemplates(parseDescribeTemplates(input, ctx)),
+  CreateLiveRecordRule: (s, input, ctx) => s.control.createRule(parseCreateRule(input, ctx)),
+  DeleteLiveRecordRule: (s, input, ctx) => s.control.deleteRule(parseDeleteRule(input, ctx)),
+  DescribeLiveRecordRules: (s, input, ctx) => {
+    new Input(input, ctx).rejectUnknown([]); // takes no fields
+    return s.control.describeRules();
+  },
+  CreateRecordTask: (s, input, ctx) => s.control.createTask(parseCreateTask(input, ctx)),
+  StopRecordTask: (s, input, ctx) => s.control.stopTask(parseTaskId(input, ctx), ctx.nowSec),
+  DeleteRecordTask: (s, input, ctx) => s.control.deleteTask(parseTaskId(input, ctx)),
+  DescribeRecordTask: (s, input, ctx) => s.control.describeTasks(parseDescribeTasks(input, ctx)),
+};

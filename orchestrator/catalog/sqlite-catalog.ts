@@ -1,0 +1,326 @@
+/**
+ * The catalog in SQLite (better-sqlite3), under the data folder: WAL mode,
+ * versioned migrations in one table, every multi-step change in a
+ * transaction. better-sqlite3 is synchronous; the methods are async only to
+ * keep the Catalog interface open to a networked database.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { StorageError } from "../../engine/errors.js";
+import type { RecordRule, RecordRuleInput } from "../rules/types.js";
+import type { RecordTask } from "../tasks/types.js";
+import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
+import type { Catalog, RecordingFile, StoredTask, TaskQuery } from "./types.js";
+
+/** Each entry runs once, in order; the applied version is stored in schema_migrations. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE templates (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     body TEXT NOT NULL,
+     created_ms INTEGER NOT NULL,
+     updated_ms INTEGER NOT NULL
+   );
+   CREATE TABLE rules (
+     domain TEXT NOT NULL,
+     app TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     template_id INTEGER NOT NULL REFERENCES templates(id),
+     created_ms INTEGER NOT NULL,
+     updated_ms INTEGER NOT NULL,
+     PRIMARY KEY (domain, app, stream)
+   );
+   CREATE TABLE tasks (
+     task_id TEXT PRIMARY KEY,
+     domain TEXT NOT NULL,
+     app TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     start_time INTEGER NOT NULL,
+     end_time INTEGER NOT NULL,
+     template_id INTEGER NOT NULL,
+     stopped INTEGER NOT NULL DEFAULT 0,
+     deleted INTEGER NOT NULL DEFAULT 0,
+     stream_type INTEGER NOT NULL DEFAULT 0,
+     extension TEXT NOT NULL DEFAULT ''
+   );
+   CREATE INDEX tasks_by_stream ON tasks (domain, app, stream, end_time);
+   CREATE TABLE recordings (
+     file_id TEXT PRIMARY KEY,
+     recording_id TEXT NOT NULL,
+     domain TEXT NOT NULL,
+     app TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     format TEXT NOT NULL,
+     path TEXT NOT NULL,
+     start_ms INTEGER NOT NULL,
+     end_ms INTEGER NOT NULL,
+     duration_sec REAL NOT NULL,
+     size_bytes INTEGER NOT NULL,
+     task_id TEXT NOT NULL,
+     template_id INTEGER NOT NULL,
+     stream_param TEXT NOT NULL,
+     created_ms INTEGER NOT NULL
+   );
+   CREATE INDEX recordings_by_stream ON recordings (domain, app, stream, start_ms);`,
+];
+
+/** spec §2.3: rule times are Beijing time strings. */
+function beijingTime(ms: number): string {
+  return new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace("T", " ");
+}
+
+interface TaskRow {
+  task_id: string;
+  domain: string;
+  app: string;
+  stream: string;
+  start_time: number;
+  end_time: number;
+  template_id: number;
+  stopped: number;
+  deleted: number;
+  stream_type: number;
+  extension: string;
+}
+
+function taskFromRow(r: TaskRow): StoredTask {
+  return {
+    TaskId: r.task_id,
+    DomainName: r.domain,
+    AppName: r.app,
+    StreamName: r.stream,
+    StartTime: r.start_time,
+    EndTime: r.end_time,
+    TemplateId: r.template_id,
+    Stopped: r.stopped,
+    StreamType: r.stream_type === 1 ? 1 : 0,
+    Extension: r.extension,
+    deleted: r.deleted === 1,
+  };
+}
+
+interface RecordingRow {
+  file_id: string;
+  recording_id: string;
+  domain: string;
+  app: string;
+  stream: string;
+  format: RecordingFile["format"];
+  path: string;
+  start_ms: number;
+  end_ms: number;
+  duration_sec: number;
+  size_bytes: number;
+  task_id: string;
+  template_id: number;
+  stream_param: string;
+  created_ms: number;
+}
+
+export class SqliteCatalog implements Catalog {
+  private readonly db: Database.Database;
+
+  /** Opens (creating if needed) the catalog file and applies pending migrations. */
+  constructor(readonly file: string) {
+    try {
+      if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+      this.db = new Database(file);
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("foreign_keys = ON");
+      this.db.pragma("busy_timeout = 5000");
+      this.migrate();
+    } catch (err) {
+      throw new StorageError("CATALOG_OPEN_FAILED", `cannot open the catalog ${file}: ${(err as Error).message}`, { cause: err, fatal: true });
+    }
+  }
+
+  /** The schema version now applied. */
+  get schemaVersion(): number {
+    return (this.db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number }).v;
+  }
+
+  private migrate(): void {
+    this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
+    const current = this.schemaVersion;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`catalog schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
+    }
+    for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v - 1]!);
+        this.db.prepare("INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)").run(v, Date.now());
+      })();
+    }
+  }
+
+  async insertTemplate(t: RecordTemplateInput, maxTemplates: number): Promise<RecordTemplate | undefined> {
+    return this.db.transaction(() => {
+      const { n } = this.db.prepare("SELECT COUNT(*) AS n FROM templates").get() as { n: number };
+      if (n >= maxTemplates) return undefined;
+      const now = Date.now();
+      const info = this.db.prepare("INSERT INTO templates (body, created_ms, updated_ms) VALUES ('{}', ?, ?)").run(now, now);
+      const stored: RecordTemplate = { TemplateId: Number(info.lastInsertRowid), ...t };
+      this.db.prepare("UPDATE templates SET body = ? WHERE id = ?").run(JSON.stringify(stored), stored.TemplateId);
+      return stored;
+    })();
+  }
+
+  async updateTemplate(t: RecordTemplate): Promise<boolean> {
+    const info = this.db.prepare("UPDATE templates SET body = ?, updated_ms = ? WHERE id = ?").run(JSON.stringify(t), Date.now(), t.TemplateId);
+    return info.changes === 1;
+  }
+
+  async deleteTemplate(id: number): Promise<"deleted" | "not-found" | "in-use"> {
+    return this.db.transaction(() => {
+      const used = this.db.prepare("SELECT 1 FROM rules WHERE template_id = ? LIMIT 1").get(id);
+      if (used) return "in-use" as const;
+      return this.db.prepare("DELETE FROM templates WHERE id = ?").run(id).changes === 1 ? ("deleted" as const) : ("not-found" as const);
+    })();
+  }
+
+  async getTemplate(id: number): Promise<RecordTemplate | undefined> {
+    const row = this.db.prepare("SELECT body FROM templates WHERE id = ?").get(id) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as RecordTemplate) : undefined;
+  }
+
+  async listTemplates(): Promise<RecordTemplate[]> {
+    const rows = this.db.prepare("SELECT body FROM templates ORDER BY id").all() as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as RecordTemplate);
+  }
+
+  async insertRule(r: RecordRuleInput, maxRules: number, nowMs: number): Promise<RecordRule | "exists" | "limit"> {
+    return this.db.transaction(() => {
+      const exists = this.db.prepare("SELECT 1 FROM rules WHERE domain = ? AND app = ? AND stream = ?").get(r.DomainName, r.AppName, r.StreamName);
+      if (exists) return "exists" as const;
+      const { n } = this.db.prepare("SELECT COUNT(*) AS n FROM rules").get() as { n: number };
+      if (n >= maxRules) return "limit" as const;
+      this.db
+        .prepare("INSERT INTO rules (domain, app, stream, template_id, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(r.DomainName, r.AppName, r.StreamName, r.TemplateId, nowMs, nowMs);
+      return { ...r, CreateTime: beijingTime(nowMs), UpdateTime: beijingTime(nowMs) };
+    })();
+  }
+
+  async deleteRule(key: Pick<RecordRule, "DomainName" | "AppName" | "StreamName">): Promise<boolean> {
+    return this.db.prepare("DELETE FROM rules WHERE domain = ? AND app = ? AND stream = ?").run(key.DomainName, key.AppName, key.StreamName).changes === 1;
+  }
+
+  async listRules(): Promise<RecordRule[]> {
+    const rows = this.db.prepare("SELECT * FROM rules ORDER BY created_ms, domain, app, stream").all() as {
+      domain: string;
+      app: string;
+      stream: string;
+      template_id: number;
+      created_ms: number;
+      updated_ms: number;
+    }[];
+    return rows.map((r) => ({
+      DomainName: r.domain,
+      AppName: r.app,
+      StreamName: r.stream,
+      TemplateId: r.template_id,
+      CreateTime: beijingTime(r.created_ms),
+      UpdateTime: beijingTime(r.updated_ms),
+    }));
+  }
+
+  async insertTask(t: RecordTask, maxOverlapping: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const { n } = this.db
+        .prepare(
+          `SELECT COUNT(*) AS n FROM tasks
+           WHERE domain = ? AND app = ? AND stream = ? AND deleted = 0 AND stopped = 0
+             AND start_time < ? AND end_time > ?`,
+        )
+        .get(t.DomainName, t.AppName, t.StreamName, t.EndTime, t.StartTime) as { n: number };
+      if (n >= maxOverlapping) return false;
+      this.db
+        .prepare(
+          `INSERT INTO tasks (task_id, domain, app, stream, start_time, end_time, template_id, stopped, deleted, stream_type, extension)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+        )
+        .run(t.TaskId, t.DomainName, t.AppName, t.StreamName, t.StartTime, t.EndTime, t.TemplateId, t.Stopped, t.StreamType, t.Extension);
+      return true;
+    })();
+  }
+
+  async getTask(taskId: string): Promise<StoredTask | undefined> {
+    const row = this.db.prepare("SELECT * FROM tasks WHERE task_id = ?").get(taskId) as TaskRow | undefined;
+    return row ? taskFromRow(row) : undefined;
+  }
+
+  async stopTask(taskId: string, stoppedSec: number): Promise<boolean> {
+    return this.db.prepare("UPDATE tasks SET stopped = ? WHERE task_id = ? AND deleted = 0 AND stopped = 0").run(stoppedSec, taskId).changes === 1;
+  }
+
+  async deleteTask(taskId: string): Promise<boolean> {
+    return this.db.prepare("UPDATE tasks SET deleted = 1 WHERE task_id = ? AND deleted = 0").run(taskId).changes === 1;
+  }
+
+  async listTasks(q: TaskQuery): Promise<StoredTask[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (clause: string, value: string | number | undefined) => {
+      if (value === undefined || value === "") return;
+      where.push(clause);
+      args.push(value);
+    };
+    if (!q.includeDeleted) where.push("deleted = 0");
+    add("start_time >= ?", q.startTime);
+    add("end_time <= ?", q.endTime);
+    add("domain = ?", q.domain);
+    add("app = ?", q.app);
+    add("stream = ?", q.stream);
+    const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY start_time, task_id`;
+    return (this.db.prepare(sql).all(...args) as TaskRow[]).map(taskFromRow);
+  }
+
+  async pendingOrRunningTasks(nowSec: number): Promise<StoredTask[]> {
+    const rows = this.db.prepare("SELECT * FROM tasks WHERE deleted = 0 AND stopped = 0 AND end_time > ? ORDER BY start_time").all(nowSec) as TaskRow[];
+    return rows.map(taskFromRow);
+  }
+
+  async insertRecording(f: RecordingFile): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO recordings (file_id, recording_id, domain, app, stream, format, path, start_ms, end_ms, duration_sec,
+           size_bytes, task_id, template_id, stream_param, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(f.fileId, f.recordingId, f.domain, f.app, f.stream, f.format, f.path, f.startMs, f.endMs, f.durationSec, f.sizeBytes, f.taskId, f.templateId, f.streamParam, f.createdMs);
+  }
+
+  async listRecordings(q: { domain?: string; app?: string; stream?: string }): Promise<RecordingFile[]> {
+    const where: string[] = [];
+    const args: string[] = [];
+    for (const [col, v] of [["domain", q.domain], ["app", q.app], ["stream", q.stream]] as const) {
+      if (v) {
+        where.push(`${col} = ?`);
+        args.push(v);
+      }
+    }
+    const sql = `SELECT * FROM recordings ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY start_ms, format`;
+    return (this.db.prepare(sql).all(...args) as RecordingRow[]).map((r) => ({
+      fileId: r.file_id,
+      recordingId: r.recording_id,
+      domain: r.domain,
+      app: r.app,
+      stream: r.stream,
+      format: r.format,
+      path: r.path,
+      startMs: r.start_ms,
+      endMs: r.end_ms,
+      durationSec: r.duration_sec,
+      sizeBytes: r.size_bytes,
+      taskId: r.task_id,
+      templateId: r.template_id,
+      streamParam: r.stream_param,
+      createdMs: r.created_ms,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
