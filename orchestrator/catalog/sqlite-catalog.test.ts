@@ -3,24 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { defaultRecordParam } from "../templates/template-schema.js";
 import type { RecordParam, RecordTemplateInput } from "../templates/types.js";
 import { SqliteCatalog } from "./sqlite-catalog.js";
 
-const param = (Enable: 0 | 1 = 0): RecordParam => ({
-  RecordInterval: 1800,
-  StorageTime: 0,
-  Enable,
-  VodSubAppId: 0,
-  VodFileName: "",
-  Procedure: "",
-  StorageMode: "",
-  ClassId: 0,
-  CosBucketName: "",
-  CosBucketRegion: "",
-  CosBucketPath: "",
-});
+const param = (Enable: 0 | 1 = 0): RecordParam => ({ ...defaultRecordParam(), Enable });
 
-export function templateInput(name: string): RecordTemplateInput {
+function templateInput(name: string): RecordTemplateInput {
   return {
     TemplateName: name,
     Description: "",
