@@ -7,6 +7,7 @@ import { errorMessage, RecorderError } from "../../engine/errors.js";
 import { createLogger } from "../../engine/logger.js";
 import { loadConfig } from "../config/config.js";
 import { RecorderService } from "../service.js";
+import { addControlCommands } from "./control-commands.js";
 import { replayFlv } from "./replay.js";
 
 function port(value: string): number {
@@ -82,6 +83,7 @@ export function buildCli(): Command {
       process.stdout.write(`sent ${result.tagsSent} tags, ${(result.mediaDurationMs / 1000).toFixed(3)} s of media\n`);
     });
 
+  addControlCommands(program);
   return program;
 }
 
