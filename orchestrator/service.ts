@@ -12,12 +12,13 @@ import { type FfmpegBinary, locateFfmpeg } from "../engine/mux/ffmpeg-binary.js"
 import { OUTPUT_FORMATS } from "../engine/mux/types.js";
 import { Recording } from "../engine/pipeline/recording.js";
 import type { CompletedFile, RecordingSettings, RecordingStats } from "../engine/pipeline/types.js";
+import { finalizePlaylist, type HlsPlaylistState } from "../engine/splice/hls-state.js";
 import { type PublishRequest, RtmpServer } from "../engine/rtmp/rtmp-server.js";
 import { assertSafeNameComponent } from "../engine/segment/naming.js";
 import { TypedEmitter } from "../engine/typed-emitter.js";
 import { HttpApi } from "./api/http-api.js";
 import { SqliteCatalog } from "./catalog/sqlite-catalog.js";
-import type { Catalog, StoredTask } from "./catalog/types.js";
+import type { Catalog, OpenPlaylist, RecordingFile, StoredTask } from "./catalog/types.js";
 import { type FormatParams, recordingSettings, type ServiceConfig } from "./config/config.js";
 import { ControlPlane, MAX_OVERLAPPING_TASKS } from "./control-plane.js";
 import { LivePush } from "./live-push.js";
@@ -25,6 +26,11 @@ import { matchRule } from "./rules/rule-matcher.js";
 
 /** Folder of in-progress files inside each stream folder: hidden, so watchers of the stream folder see only finished files. */
 export const IN_PROGRESS_FOLDER = ".recording";
+/** Which open playlist a new push continues: same stream, same recorder (the rule's template, or the same task). */
+function spliceKey(push: { domain: string; app: string; stream: string }, taskId: string): string {
+  return `${push.domain}/${push.app}/${push.stream}#${taskId || "rule"}`;
+}
+
 /** How often record task windows are checked against live pushes. */
 const TASK_TICK_MS = 500;
 
@@ -71,6 +77,10 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   private readonly startedAt = Date.now();
   private readonly ending = new Set<Promise<unknown>>();
   private taskTimer: NodeJS.Timeout | undefined;
+  /** Timers that close open (spliceable) HLS playlists when their window passes. */
+  private readonly spliceTimers = new Map<string, NodeJS.Timeout>();
+  /** Recordings of a splice key still closing: a quick re-publish waits for their playlist. */
+  private readonly closingBySpliceKey = new Map<string, Promise<void>>();
   private taskSync: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
 
@@ -100,6 +110,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       await service.catalog.close();
       throw err;
     }
+    await service.restoreOpenPlaylists();
     service.taskTimer = setInterval(() => void service.syncTasks(), TASK_TICK_MS);
     service.taskTimer.unref();
     service.logger.info("recorder ready", {
@@ -147,6 +158,9 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       for (const push of this.pushes.values()) this.endPush(push, "service stopping");
       await this.taskSync;
       while (this.ending.size > 0) await Promise.all([...this.ending]);
+      // Open playlists stay in the catalog: a push after a restart within the window continues them.
+      for (const t of this.spliceTimers.values()) clearTimeout(t);
+      this.spliceTimers.clear();
       await this.http.close();
       await this.catalog.close();
     })();
@@ -190,7 +204,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     if (push.ended) return;
     const settings = params && recordingSettings(this.config, params);
     if (settings && OUTPUT_FORMATS.some((f) => settings.formats[f].enabled)) {
-      this.attachRecording(push, settings, "", rule?.TemplateId ?? 0, 0);
+      const resume = await this.resumablePlaylist(push, settings, "");
+      this.attachRecording(push, settings, "", rule?.TemplateId ?? 0, 0, resume);
     } else {
       this.logger.info("no recording for this push: its template enables no format", { push: push.id, templateId: rule?.TemplateId ?? 0 });
     }
@@ -231,20 +246,38 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       if (running.has(task.TaskId)) continue;
       if ([...push.attachments.values()].filter((a) => a.taskId).length >= MAX_OVERLAPPING_TASKS) break;
       const template = task.TemplateId > 0 ? await this.catalog.getTemplate(task.TemplateId) : undefined;
+      const settings = recordingSettings(this.config, template ?? HLS_ONLY);
+      const resume = await this.resumablePlaylist(push, settings, task.TaskId);
       if (push.ended) return;
-      this.attachRecording(push, recordingSettings(this.config, template ?? HLS_ONLY), task.TaskId, template ? task.TemplateId : 0, task.EndTime);
+      this.attachRecording(push, settings, task.TaskId, template ? task.TemplateId : 0, task.EndTime, resume);
     }
     // StopRecordTask returns once the stopped recording's files are complete.
     await Promise.all(closing);
   }
 
-  private attachRecording(push: LivePush, settings: RecordingSettings, taskId: string, templateId: number, taskEnd: number): void {
-    const id = randomUUID();
+  private attachRecording(
+    push: LivePush,
+    settings: RecordingSettings,
+    taskId: string,
+    templateId: number,
+    taskEnd: number,
+    resume: OpenPlaylist | undefined,
+  ): void {
+    // A continued playlist keeps its first recording's id: one file, one id, one notification.
+    const id = resume?.file.recordingId ?? randomUUID();
     const directory = join(this.recordingsDir, push.domain, push.app, push.stream);
     let recording: Recording;
     try {
       recording = new Recording(
-        { id, domain: push.domain, app: push.app, stream: push.stream, directory, inProgressDirectory: join(directory, IN_PROGRESS_FOLDER) },
+        {
+          id,
+          domain: push.domain,
+          app: push.app,
+          stream: push.stream,
+          directory,
+          inProgressDirectory: join(directory, IN_PROGRESS_FOLDER),
+          ...(resume ? { resumeHls: resume.state } : {}),
+        },
         settings,
         { ffmpegPath: this.ffmpeg.path, logger: this.logger, now: Date.now },
       );
@@ -254,37 +287,98 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     }
     const where = { push: push.id, recording: id, domain: push.domain, app: push.app, stream: push.stream, ...(taskId ? { taskId } : {}) };
     recording.on("started", (s) => this.logger.info("recording", { ...where, tracks: s.tracks, formats: s.formats }));
-    recording.on("file", (file) => void this.fileCompleted(file, push, taskId, templateId));
+    const fileMeta = { recordingId: id, domain: push.domain, app: push.app, stream: push.stream, taskId, templateId, streamParam: taskId ? "" : push.session.query };
+    recording.on("file", (file) => void this.indexFile(file, fileMeta));
+    recording.on("hlsOpen", (state) => void this.keepPlaylistOpen(spliceKey(push, taskId), state, settings.hlsFlowContinueSec, fileMeta));
     push.attach({ recording, taskId, templateId });
+    if (resume) this.logger.info("continuing an open HLS playlist after a discontinuity", { ...where, segments: resume.state.segments.length });
     this.logger.info("recording attached", { ...where, templateId, ...(taskEnd ? { taskEnd } : {}) });
   }
 
-  private async fileCompleted(file: CompletedFile, push: LivePush, taskId: string, templateId: number): Promise<void> {
+  /** Indexes a finished file in the catalog, then tells listeners. */
+  private async indexFile(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream">, meta: OpenPlaylist["file"]): Promise<void> {
     const fileId = randomUUID();
-    this.logger.info("file complete", { recording: file.recordingId, format: file.format, path: file.path, durationSec: file.durationSec, sizeBytes: file.sizeBytes });
+    this.logger.info("file complete", { recording: meta.recordingId, format: file.format, path: file.path, durationSec: file.durationSec, sizeBytes: file.sizeBytes });
+    const row: RecordingFile = {
+      ...meta,
+      fileId,
+      format: file.format,
+      path: relative(this.config.dataDir, file.path),
+      startMs: file.startMs,
+      endMs: file.endMs,
+      durationSec: file.durationSec,
+      sizeBytes: file.sizeBytes,
+      createdMs: Date.now(),
+    };
     try {
-      await this.catalog.insertRecording({
-        fileId,
-        recordingId: file.recordingId,
-        domain: file.domain,
-        app: file.app,
-        stream: file.stream,
-        format: file.format,
-        path: relative(this.config.dataDir, file.path),
-        startMs: file.startMs,
-        endMs: file.endMs,
-        durationSec: file.durationSec,
-        sizeBytes: file.sizeBytes,
-        taskId,
-        templateId,
-        // spec §4.4: task recordings carry no stream_param.
-        streamParam: taskId ? "" : push.session.query,
-        createdMs: Date.now(),
-      });
+      await this.catalog.insertRecording(row);
     } catch (err) {
       this.logger.error("cannot index a finished file in the catalog", { path: file.path, error: errorMessage(err) });
     }
-    this.emit("file", { ...file, fileId, taskId, templateId });
+    this.emit("file", { ...file, ...meta, fileId });
+  }
+
+  /** An open playlist of this stream (and recorder) whose splice window has not passed, taken for a new push. */
+  private async resumablePlaylist(push: LivePush, settings: RecordingSettings, taskId: string): Promise<OpenPlaylist | undefined> {
+    if (!settings.formats.hls.enabled || settings.hlsFlowContinueSec <= 0) return undefined;
+    const key = spliceKey(push, taskId);
+    await this.closingBySpliceKey.get(key);
+    const open = await this.catalog.takeOpenPlaylist(key);
+    if (!open) return undefined;
+    clearTimeout(this.spliceTimers.get(key));
+    this.spliceTimers.delete(key);
+    if (Date.now() > open.deadlineMs) {
+      await this.closeOpenPlaylist(open);
+      return undefined;
+    }
+    return open;
+  }
+
+  /** The push ended inside a splice window: the playlist waits, in the catalog, for the stream to come back. */
+  private async keepPlaylistOpen(key: string, state: HlsPlaylistState, windowSec: number, file: OpenPlaylist["file"]): Promise<void> {
+    const open: OpenPlaylist = { spliceKey: key, deadlineMs: Date.now() + windowSec * 1000, state, file };
+    try {
+      await this.catalog.saveOpenPlaylist(open);
+    } catch (err) {
+      this.logger.error("cannot keep the HLS playlist open; closing it now", { key, error: errorMessage(err) });
+      await this.closeOpenPlaylist(open);
+      return;
+    }
+    this.logger.info("HLS playlist kept open for a new push", { key, windowSec, segments: state.segments.length });
+    this.scheduleSpliceClose(open);
+  }
+
+  private scheduleSpliceClose(open: OpenPlaylist): void {
+    clearTimeout(this.spliceTimers.get(open.spliceKey));
+    const timer = setTimeout(() => {
+      this.spliceTimers.delete(open.spliceKey);
+      const work = this.catalog.takeOpenPlaylist(open.spliceKey).then((current) => (current ? this.closeOpenPlaylist(current) : undefined));
+      this.ending.add(work);
+      void work.finally(() => this.ending.delete(work));
+    }, Math.max(0, open.deadlineMs - Date.now()));
+    this.spliceTimers.set(open.spliceKey, timer);
+  }
+
+  /** The splice window passed: ENDLIST, final name, catalog row, one notification. */
+  private async closeOpenPlaylist(open: OpenPlaylist): Promise<void> {
+    try {
+      const final = await finalizePlaylist(open.state);
+      if (final) await this.indexFile({ format: "hls", ...final, index: 0 }, open.file);
+    } catch (err) {
+      this.logger.error("closing an open HLS playlist failed", { key: open.spliceKey, error: errorMessage(err) });
+    }
+  }
+
+  /** At start: close playlists whose window passed while the service was down; wait for the others. */
+  private async restoreOpenPlaylists(): Promise<void> {
+    for (const open of await this.catalog.listOpenPlaylists()) {
+      if (Date.now() >= open.deadlineMs) {
+        await this.catalog.takeOpenPlaylist(open.spliceKey);
+        await this.closeOpenPlaylist(open);
+      } else {
+        this.scheduleSpliceClose(open);
+      }
+    }
   }
 
   private endRecording(push: LivePush, recordingId: string): Promise<void> {
@@ -295,7 +389,12 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       this.emit("recordingClosed", { ...stats, domain: push.domain, app: push.app, stream: push.stream, taskId: a.taskId, templateId: a.templateId });
     });
     this.ending.add(work);
-    void work.finally(() => this.ending.delete(work));
+    const key = spliceKey(push, a.taskId);
+    this.closingBySpliceKey.set(key, work);
+    void work.finally(() => {
+      this.ending.delete(work);
+      if (this.closingBySpliceKey.get(key) === work) this.closingBySpliceKey.delete(key);
+    });
     return work;
   }
 

@@ -1,34 +1,38 @@
 /**
- * The HLS recording of one push: one playlist, .ts segments cut by ffmpeg.
- * Segments are moved into a folder reserved for this playlist as they close,
- * and the in-progress playlist (EVENT, no ENDLIST) is rewritten atomically
- * after each one, so it is a valid playlist whenever an operator reads it.
- * At the end the VOD playlist with ENDLIST appears under its final name.
+ * The HLS recording of one push: .ts segments cut by ffmpeg, a playlist the
+ * engine owns. Segments are moved into a folder reserved for the playlist as
+ * they close, and the in-progress playlist (EVENT, no ENDLIST) is rewritten
+ * atomically after each one, so it is valid whenever an operator reads it.
+ * At the end of the push the playlist is either closed (VOD + ENDLIST under
+ * its final name) or, with a splice window, handed back open so a later push
+ * can continue it after an EXT-X-DISCONTINUITY.
  */
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError, errorMessage } from "../errors.js";
 import type { HlsSegmentReport } from "../mux/ffmpeg-remux-job.js";
-import { moveIntoPlace } from "../segment/file-sink.js";
-import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
-import { HlsPlaylist } from "../splice/hls-playlist.js";
+import { renderVodFileName } from "../segment/naming.js";
+import { finalizePlaylist, type HlsPlaylistState, segmentPath, writeLivePlaylist } from "../splice/hls-state.js";
 import type { OutputHost } from "./output-host.js";
 
 const SEGMENT_FOLDER_PATTERN = "{StreamID}_{StartYear}-{StartMonth}-{StartDay}-{StartHour}-{StartMinute}-{StartSecond}";
 
 export class HlsOutput {
-  private readonly playlist = new HlsPlaylist();
   /** Reports of ffmpeg jobs that started after the one still running, held to keep segment order. */
   private readonly jobs: { done: boolean; reports: HlsSegmentReport[]; lastEndSec: number }[] = [];
   private head = 0;
   private chain: Promise<void> = Promise.resolve();
-  private folder: string | undefined;
-  private startMs = 0;
-  private sizeBytes = 0;
-  private readonly liveName: string;
+  private state: HlsPlaylistState | undefined;
+  /** The first segment of this push follows an earlier push's segments. */
+  private discontinuityPending: boolean;
 
-  constructor(private readonly host: OutputHost) {
-    this.liveName = join(host.target.inProgressDirectory, `${host.target.id}.m3u8`);
+  /** @param resume an open playlist of an earlier push to continue (splicing), or none. */
+  constructor(
+    private readonly host: OutputHost,
+    resume?: HlsPlaylistState,
+  ) {
+    this.state = resume && { ...resume, segments: [...resume.segments] };
+    this.discontinuityPending = resume !== undefined;
   }
 
   /**
@@ -52,31 +56,22 @@ export class HlsOutput {
     this.drain();
   }
 
-  /** The push ended and every job is done: publish the VOD playlist. */
-  async finish(): Promise<void> {
+  /**
+   * The push ended and every job is done. With `keepOpen`, returns the open
+   * playlist for a later push to continue; otherwise publishes the VOD playlist.
+   */
+  async finish(keepOpen: boolean): Promise<HlsPlaylistState | undefined> {
     await this.chain;
-    if (this.playlist.segments.length === 0) {
-      await rm(this.liveName, { force: true });
-      return;
-    }
-    const { target, settings } = this.host;
-    const durationMs = Math.round(this.playlist.durationSec * 1000);
-    const base = renderVodFileName(settings.formats.hls.vodFileName ?? DEFAULT_VOD_FILE_NAME, {
-      streamId: target.stream,
-      startMs: this.startMs,
-      endMs: this.startMs + durationMs,
-      utcOffsetMinutes: settings.utcOffsetMinutes,
-    });
+    const state = this.state;
+    if (!state) return undefined;
+    if (keepOpen) return state;
     try {
-      const tmp = `${this.liveName}.final`;
-      await writeFile(tmp, this.playlist.render(true));
-      const path = await moveIntoPlace(tmp, target.directory, base, "m3u8");
-      await rm(this.liveName, { force: true });
-      const sizeBytes = this.sizeBytes + (await stat(path)).size;
-      this.host.fileCompleted({ format: "hls", path, startMs: this.startMs, endMs: this.startMs + durationMs, durationSec: durationMs / 1000, sizeBytes, index: 0 });
+      const final = await finalizePlaylist(state);
+      if (final) this.host.fileCompleted({ format: "hls", ...final, index: 0 });
     } catch (err) {
       this.host.failed(new StorageError("HLS_CLOSE_FAILED", `writing the HLS playlist failed: ${errorMessage(err)}`, { cause: err }));
     }
+    return undefined;
   }
 
   private drain(): void {
@@ -93,23 +88,41 @@ export class HlsOutput {
     }
   }
 
-  private async append(report: HlsSegmentReport, durationSec: number): Promise<void> {
+  private async open(): Promise<HlsPlaylistState> {
     const { target, settings } = this.host;
+    const startMs = this.host.wallForTimestamp(this.host.firstTimestamp() ?? 0);
+    const folder = await this.reserveFolder(
+      renderVodFileName(SEGMENT_FOLDER_PATTERN, { streamId: target.stream, startMs, endMs: startMs, utcOffsetMinutes: settings.utcOffsetMinutes }),
+    );
+    return {
+      directory: target.directory,
+      folder,
+      livePath: join(target.inProgressDirectory, `${target.id}.m3u8`),
+      streamId: target.stream,
+      vodFileName: settings.formats.hls.vodFileName ?? "",
+      utcOffsetMinutes: settings.utcOffsetMinutes,
+      startMs,
+      endMs: startMs,
+      sizeBytes: 0,
+      segments: [],
+      liveTargetSec: settings.hlsSegmentSeconds,
+    };
+  }
+
+  private async append(report: HlsSegmentReport, durationSec: number): Promise<void> {
     try {
-      if (this.folder === undefined) {
-        this.startMs = this.host.wallForTimestamp(this.host.firstTimestamp() ?? 0);
-        this.folder = await this.reserveFolder(
-          renderVodFileName(SEGMENT_FOLDER_PATTERN, { streamId: target.stream, startMs: this.startMs, endMs: this.startMs, utcOffsetMinutes: settings.utcOffsetMinutes }),
-        );
-      }
-      const name = `${String(this.playlist.segments.length).padStart(6, "0")}.ts`;
-      const from = join(target.inProgressDirectory, report.file);
-      await rename(from, join(target.directory, this.folder, name));
-      this.sizeBytes += (await stat(join(target.directory, this.folder, name))).size;
-      this.playlist.add(`${this.folder}/${name}`, durationSec);
-      const tmp = `${this.liveName}.tmp`;
-      await writeFile(tmp, this.playlist.render(false, settings.hlsSegmentSeconds, "../"));
-      await rename(tmp, this.liveName);
+      this.state ??= await this.open();
+      const state = this.state;
+      const name = `${String(state.segments.length).padStart(6, "0")}.ts`;
+      const dest = segmentPath(state, name);
+      await rename(join(this.host.target.inProgressDirectory, report.file), dest);
+      state.sizeBytes += (await stat(dest)).size;
+      state.segments.push({ uri: `${state.folder}/${name}`, durationSec, discontinuity: this.discontinuityPending && state.segments.length > 0 });
+      this.discontinuityPending = false;
+      state.endMs = Math.max(state.endMs, this.host.wallForTimestamp(Math.round(report.endSec * 1000)));
+      // RFC 8216 asks a growing playlist to keep its target duration; it grows only if a segment outruns it.
+      state.liveTargetSec = Math.max(state.liveTargetSec, Math.round(durationSec));
+      await writeLivePlaylist(state);
     } catch (err) {
       this.host.failed(new StorageError("HLS_SEGMENT_FAILED", `adding HLS segment ${report.file} failed: ${errorMessage(err)}`, { cause: err }));
     }

@@ -222,7 +222,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
   private createOutputs(formats: OutputFormat[]): void {
     const has = (f: OutputFormat) => formats.includes(f);
     if (has("flv")) this.outputs.push(new FlvOutput(this));
-    if (has("hls")) this.hls = new HlsOutput(this);
+    if (has("hls")) this.hls = new HlsOutput(this, this.target.resumeHls);
     // MP4 and AAC share one ffmpeg when they roll together; HLS rides with the longest-lived one.
     const groups = new Map<number, { mp4: boolean; aac: boolean }>();
     for (const f of ["mp4", "aac"] as const) {
@@ -269,7 +269,10 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     try {
       for (const o of this.outputs) await o.finish();
       while (this.pending.size > 0) await Promise.all([...this.pending]);
-      await this.hls?.finish();
+      const keepOpen = this.settings.hlsFlowContinueSec > 0;
+      // A playlist handed in to continue stays open even if this push recorded no HLS.
+      const open = this.hls ? await this.hls.finish(keepOpen) : this.target.resumeHls;
+      if (open) this.emit("hlsOpen", open);
     } catch (err) {
       this.failed(new MuxError("RECORDING_CLOSE_FAILED", String(err), { cause: err }));
     }

@@ -1,6 +1,7 @@
 import type { RecorderError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { FormatSkip, OutputFormat, TrackSet } from "../mux/types.js";
+import type { HlsPlaylistState } from "../splice/hls-state.js";
 
 /** Per-format settings, as the cloud API's RecordParam (Enable, RecordInterval, VodFileName). */
 export interface FormatSettings {
@@ -21,6 +22,11 @@ export interface RecordingSettings {
   probeWindowMs: number;
   /** Per output: bytes queued for a slow disk or ffmpeg before frames are dropped. */
   maxQueueBytes: number;
+  /**
+   * HLS splicing window (spec §1.3 FlowContinueDuration, s): > 0 keeps the playlist open when
+   * the push ends, for a new push of the stream within the window to continue.
+   */
+  hlsFlowContinueSec: number;
 }
 
 /** Where a recording's bytes go and what it is called. */
@@ -34,6 +40,8 @@ export interface RecordingTarget {
   directory: string;
   /** Folder of in-progress files, inside `directory`. */
   inProgressDirectory: string;
+  /** An open HLS playlist of an earlier push to continue after an EXT-X-DISCONTINUITY. */
+  resumeHls?: HlsPlaylistState;
 }
 
 export interface RecordingDeps {
@@ -79,5 +87,7 @@ export type RecordingEvents = {
   started: [{ tracks: TrackSet; formats: OutputFormat[]; skipped: FormatSkip[] }];
   file: [CompletedFile];
   error: [RecorderError];
+  /** The push ended with the HLS playlist left open (splice window): keep this to continue it. */
+  hlsOpen: [HlsPlaylistState];
   closed: [RecordingStats];
 };

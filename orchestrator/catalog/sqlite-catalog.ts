@@ -11,7 +11,7 @@ import { StorageError } from "../../engine/errors.js";
 import type { RecordRule, RecordRuleInput } from "../rules/types.js";
 import type { RecordTask } from "../tasks/types.js";
 import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
-import type { Catalog, RecordingFile, StoredTask, TaskQuery } from "./types.js";
+import type { Catalog, OpenPlaylist, RecordingFile, StoredTask, TaskQuery } from "./types.js";
 
 /** Each entry runs once, in order; the applied version is stored in schema_migrations. */
 const MIGRATIONS: readonly string[] = [
@@ -62,6 +62,12 @@ const MIGRATIONS: readonly string[] = [
      created_ms INTEGER NOT NULL
    );
    CREATE INDEX recordings_by_stream ON recordings (domain, app, stream, start_ms);`,
+  // 2: HLS playlists left open for a splice window (FlowContinueDuration), kept across restarts.
+  `CREATE TABLE open_playlists (
+     splice_key TEXT PRIMARY KEY,
+     body TEXT NOT NULL,
+     deadline_ms INTEGER NOT NULL
+   );`,
 ];
 
 /** spec §2.3: rule times are Beijing time strings. */
@@ -318,6 +324,26 @@ export class SqliteCatalog implements Catalog {
       streamParam: r.stream_param,
       createdMs: r.created_ms,
     }));
+  }
+
+  async saveOpenPlaylist(p: OpenPlaylist): Promise<void> {
+    this.db
+      .prepare("INSERT INTO open_playlists (splice_key, body, deadline_ms) VALUES (?, ?, ?) ON CONFLICT (splice_key) DO UPDATE SET body = excluded.body, deadline_ms = excluded.deadline_ms")
+      .run(p.spliceKey, JSON.stringify(p), p.deadlineMs);
+  }
+
+  async takeOpenPlaylist(spliceKey: string): Promise<OpenPlaylist | undefined> {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT body FROM open_playlists WHERE splice_key = ?").get(spliceKey) as { body: string } | undefined;
+      if (!row) return undefined;
+      this.db.prepare("DELETE FROM open_playlists WHERE splice_key = ?").run(spliceKey);
+      return JSON.parse(row.body) as OpenPlaylist;
+    })();
+  }
+
+  async listOpenPlaylists(): Promise<OpenPlaylist[]> {
+    const rows = this.db.prepare("SELECT body FROM open_playlists ORDER BY deadline_ms").all() as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as OpenPlaylist);
   }
 
   async close(): Promise<void> {

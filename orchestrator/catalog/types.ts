@@ -4,6 +4,7 @@
  * async interface, so a PostgreSQL implementation can replace SQLite.
  */
 import type { OutputFormat } from "../../engine/mux/types.js";
+import type { HlsPlaylistState } from "../../engine/splice/hls-state.js";
 import type { RecordRule, RecordRuleInput } from "../rules/types.js";
 import type { RecordTask } from "../tasks/types.js";
 import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
@@ -47,6 +48,17 @@ export interface StoredTask extends RecordTask {
   deleted: boolean;
 }
 
+/** An HLS playlist left open after a push, waiting for the stream to come back (splicing). */
+export interface OpenPlaylist {
+  /** domain/app/stream plus what recorded it (the template rule or a task). */
+  spliceKey: string;
+  /** Wall clock (ms) after which the playlist is closed with ENDLIST. */
+  deadlineMs: number;
+  state: HlsPlaylistState;
+  /** What the catalog row and the notification of the final file carry. */
+  file: Pick<RecordingFile, "recordingId" | "domain" | "app" | "stream" | "taskId" | "templateId" | "streamParam">;
+}
+
 export interface Catalog {
   /** Inserts unless `maxTemplates` already exist; returns undefined then. */
   insertTemplate(t: RecordTemplateInput, maxTemplates: number): Promise<RecordTemplate | undefined>;
@@ -75,6 +87,11 @@ export interface Catalog {
 
   insertRecording(f: RecordingFile): Promise<void>;
   listRecordings(q: { domain?: string; app?: string; stream?: string }): Promise<RecordingFile[]>;
+
+  saveOpenPlaylist(p: OpenPlaylist): Promise<void>;
+  /** Removes and returns the open playlist of `spliceKey`, if any. */
+  takeOpenPlaylist(spliceKey: string): Promise<OpenPlaylist | undefined>;
+  listOpenPlaylists(): Promise<OpenPlaylist[]>;
 
   close(): Promise<void>;
 }

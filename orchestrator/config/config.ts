@@ -23,6 +23,8 @@ export interface RecordTemplate {
   HlsParam: RecordParam;
   Mp4Param: RecordParam;
   AacParam: RecordParam;
+  /** spec §1.3: continue the HLS playlist across pushes interrupted for at most this long (s). */
+  HlsSpecialParam: { FlowContinueDuration: number };
 }
 
 export interface ServiceConfig {
@@ -64,7 +66,7 @@ export function defaultConfig(): ServiceConfig {
     ffmpegPath: "",
     logLevel: "info",
     recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64 },
-    recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param() },
+    recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024 },
   };
 }
@@ -75,7 +77,7 @@ export function apiAuthRequired(c: ServiceConfig): boolean {
   return !["127.0.0.1", "::1", "localhost"].includes(c.http.host);
 }
 
-export const TEMPLATE_KEYS: Record<OutputFormat, keyof RecordTemplate> = {
+export const TEMPLATE_KEYS: Record<OutputFormat, "FlvParam" | "HlsParam" | "Mp4Param" | "AacParam"> = {
   flv: "FlvParam",
   hls: "HlsParam",
   mp4: "Mp4Param",
@@ -120,6 +122,8 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(isInt(c.recording.hlsSegmentSeconds, 1, 60), "recording.hlsSegmentSeconds", "an integer 1-60", c.recording.hlsSegmentSeconds);
   check(isInt(c.recording.probeWindowMs, 0, 10_000), "recording.probeWindowMs", "an integer 0-10000", c.recording.probeWindowMs);
   check(isInt(c.recording.maxQueueMegabytes, 1, 4096), "recording.maxQueueMegabytes", "an integer 1-4096", c.recording.maxQueueMegabytes);
+  const flow = c.recordTemplate.HlsSpecialParam.FlowContinueDuration;
+  check(isInt(flow, 0, 1800), "recordTemplate.HlsSpecialParam.FlowContinueDuration", "an integer 0-1800 (seconds)", flow);
   check(["auto", "on", "off"].includes(c.api.auth), "api.auth", "auto|on|off", c.api.auth);
   check(Array.isArray(c.api.credentials), "api.credentials", "a list of {SecretId, SecretKey}", "(not shown)");
   for (const [i, cred] of c.api.credentials.entries()) {
@@ -223,7 +227,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
 }
 
 /** The per-format params a recording needs, from the config's template or a cloud-style one. */
-export type FormatParams = Record<keyof RecordTemplate, Pick<RecordParam, "Enable" | "RecordInterval" | "VodFileName">>;
+export type FormatParams = Record<(typeof TEMPLATE_KEYS)[OutputFormat], Pick<RecordParam, "Enable" | "RecordInterval" | "VodFileName">> & {
+  HlsSpecialParam?: { FlowContinueDuration: number };
+};
 
 /** The engine's view of a template (the config's by default). */
 export function recordingSettings(config: ServiceConfig, template: FormatParams = config.recordTemplate): RecordingSettings {
@@ -239,5 +245,6 @@ export function recordingSettings(config: ServiceConfig, template: FormatParams 
     utcOffsetMinutes: parseUtcOffset(config.recording.fileNameUtcOffset),
     probeWindowMs: config.recording.probeWindowMs,
     maxQueueBytes: config.recording.maxQueueMegabytes * 1024 * 1024,
+    hlsFlowContinueSec: template.HlsSpecialParam?.FlowContinueDuration ?? 0,
   };
 }
