@@ -95,18 +95,23 @@ describe("auto-spliced HLS", () => {
             s.onerror = () => reject(new Error("hls.js did not load"));
             document.head.appendChild(s);
           });
-          const Hls = (window as unknown as { Hls: any }).Hls;
+          interface HlsPlayer {
+            on(event: string, listener: (event: unknown, data: { fatal: boolean; details: string }) => void): void;
+            loadSource(url: string): void;
+            attachMedia(media: HTMLMediaElement): void;
+          }
+          const Hls = (window as unknown as { Hls: { new (): HlsPlayer; Events: Record<string, string> } }).Hls;
           const video = document.createElement("video");
           video.muted = true;
           document.body.appendChild(video);
           const hls = new Hls();
           const fatal: string[] = [];
-          hls.on(Hls.Events.ERROR, (_: unknown, data: { fatal: boolean; details: string }) => {
+          hls.on(Hls.Events.ERROR!, (_, data) => {
             if (data.fatal) fatal.push(data.details);
           });
           hls.loadSource(src);
           hls.attachMedia(video);
-          await new Promise<void>((resolve) => hls.on(Hls.Events.MANIFEST_PARSED, () => resolve()));
+          await new Promise<void>((resolve) => hls.on(Hls.Events.MANIFEST_PARSED!, () => resolve()));
           video.playbackRate = 4;
           await video.play();
           const started = performance.now();
