@@ -32,16 +32,16 @@ describe("SqliteCatalog", () => {
   it("applies versioned migrations once, in WAL mode, and keeps data across reopen", async () => {
     const path = file();
     const a = new SqliteCatalog(path);
-    expect(a.schemaVersion).toBe(2);
+    expect(a.schemaVersion).toBe(3);
     const t = await a.insertTemplate(templateInput("a"), 50);
     await a.close();
     const b = new SqliteCatalog(path);
-    expect(b.schemaVersion).toBe(2);
+    expect(b.schemaVersion).toBe(3);
     expect(await b.getTemplate(t!.TemplateId)).toEqual(t);
     await b.close();
     const raw = new Database(path);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()).toEqual({ n: 2 });
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()).toEqual({ n: 3 });
     raw.close();
   });
 

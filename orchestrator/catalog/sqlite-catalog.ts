@@ -68,6 +68,39 @@ const MIGRATIONS: readonly string[] = [
      body TEXT NOT NULL,
      deadline_ms INTEGER NOT NULL
    );`,
+  // 3: retention, search and callbacks (templates, rules and the durable delivery outbox).
+  `ALTER TABLE recordings ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE recordings ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';
+   CREATE INDEX recordings_by_expiry ON recordings (expires_ms) WHERE expires_ms > 0;
+   CREATE INDEX recordings_by_created ON recordings (created_ms);
+   CREATE TABLE callback_templates (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     body TEXT NOT NULL,
+     created_ms INTEGER NOT NULL,
+     updated_ms INTEGER NOT NULL
+   );
+   CREATE TABLE callback_rules (
+     domain TEXT NOT NULL,
+     app TEXT NOT NULL,
+     template_id INTEGER NOT NULL REFERENCES callback_templates(id),
+     created_ms INTEGER NOT NULL,
+     PRIMARY KEY (domain, app)
+   );
+   CREATE TABLE callback_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     url TEXT NOT NULL,
+     callback_key TEXT NOT NULL,
+     event_type INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     file_id TEXT NOT NULL DEFAULT '',
+     status TEXT NOT NULL DEFAULT 'pending',
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_ms INTEGER NOT NULL,
+     last_error TEXT NOT NULL DEFAULT '',
+     created_ms INTEGER NOT NULL,
+     delivered_ms INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX outbox_due ON callback_outbox (status, next_attempt_ms);`,
 ];
 
 /** spec §2.3: rule times are Beijing time strings. */
@@ -139,6 +172,11 @@ export class SqliteCatalog implements Catalog {
     } catch (err) {
       throw new StorageError("CATALOG_OPEN_FAILED", `cannot open the catalog ${file}: ${(err as Error).message}`, { cause: err, fatal: true });
     }
+  }
+
+  /** The open database, for stores that keep their tables in the catalog (callbacks). */
+  get database(): Database.Database {
+    return this.db;
   }
 
   /** The schema version now applied. */
