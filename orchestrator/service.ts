@@ -22,10 +22,14 @@ import type { Catalog, OpenPlaylist, RecordingFile, StoredTask } from "./catalog
 import { type FormatParams, recordingSettings, type ServiceConfig } from "./config/config.js";
 import { ControlPlane, MAX_OVERLAPPING_TASKS } from "./control-plane.js";
 import { LivePush } from "./live-push.js";
+import { MediaLibrary } from "./media/media-library.js";
 import { matchRule } from "./rules/rule-matcher.js";
 
 /** Folder of in-progress files inside each stream folder: hidden, so watchers of the stream folder see only finished files. */
 export const IN_PROGRESS_FOLDER = ".recording";
+/** What a finished file's catalog row and notification carry besides the file itself. */
+type FileMeta = Pick<RecordingFile, "recordingId" | "domain" | "app" | "stream" | "taskId" | "templateId" | "streamParam">;
+
 /** Which open playlist a new push continues: same stream, same recorder (the rule's template, or the same task). */
 function spliceKey(push: { domain: string; app: string; stream: string }, taskId: string): string {
   return `${push.domain}/${push.app}/${push.stream}#${taskId || "rule"}`;
@@ -71,12 +75,15 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   readonly ffmpeg: FfmpegBinary;
   readonly catalog: Catalog;
   readonly control: ControlPlane;
+  readonly media: MediaLibrary;
   private readonly rtmp: RtmpServer;
   private readonly http: HttpApi;
   private readonly pushes = new Map<string, LivePush>();
   private readonly startedAt = Date.now();
   private readonly ending = new Set<Promise<unknown>>();
   private taskTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> = Promise.resolve();
   /** Timers that close open (spliceable) HLS playlists when their window passes. */
   private readonly spliceTimers = new Map<string, NodeJS.Timeout>();
   /** Recordings of a splice key still closing: a quick re-publish waits for their playlist. */
@@ -94,6 +101,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     this.ffmpeg = locateFfmpeg(config.ffmpegPath || undefined);
     this.catalog = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
     this.control = new ControlPlane(this.catalog, () => this.syncTasks());
+    this.media = new MediaLibrary(this.catalog, config.dataDir, () => this.publicUrl, log);
     this.rtmp = new RtmpServer({ logger: log });
     this.rtmp.on("publish", (req) => this.onPublish(req));
     this.http = new HttpApi(this);
@@ -113,6 +121,9 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     await service.restoreOpenPlaylists();
     service.taskTimer = setInterval(() => void service.syncTasks(), TASK_TICK_MS);
     service.taskTimer.unref();
+    await service.sweep();
+    service.sweepTimer = setInterval(() => void service.sweep(), config.recording.retentionSweepSeconds * 1000);
+    service.sweepTimer.unref();
     service.logger.info("recorder ready", {
       rtmp: `rtmp://${config.rtmp.host}:${service.rtmpPort}/<app>/<stream>`,
       http: `http://${config.http.host}:${service.httpPort}/healthz`,
@@ -132,6 +143,17 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
 
   get uptimeSec(): number {
     return Math.round((Date.now() - this.startedAt) / 1000);
+  }
+
+  /** Base URL of this service's recordings (http.publicUrl, or the HTTP address it listens on). */
+  get publicUrl(): string {
+    return this.config.http.publicUrl.replace(/\/+$/, "") || `http://${this.config.http.host}:${this.httpPort}`;
+  }
+
+  /** Deletes files whose StorageTime has passed (serialized; errors are logged). */
+  sweep(): Promise<unknown> {
+    this.sweeping = this.sweeping.then(() => this.media.sweep(Date.now())).catch((err: unknown) => this.logger.error("retention sweep failed", { error: errorMessage(err) }));
+    return this.sweeping;
   }
 
   get recordingsDir(): string {
@@ -154,6 +176,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.taskTimer);
+      clearInterval(this.sweepTimer);
       await this.rtmp.close();
       for (const push of this.pushes.values()) this.endPush(push, "service stopping");
       await this.taskSync;
@@ -161,6 +184,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       // Open playlists stay in the catalog: a push after a restart within the window continues them.
       for (const t of this.spliceTimers.values()) clearTimeout(t);
       this.spliceTimers.clear();
+      await this.sweeping;
       await this.http.close();
       await this.catalog.close();
     })();
@@ -287,17 +311,20 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     }
     const where = { push: push.id, recording: id, domain: push.domain, app: push.app, stream: push.stream, ...(taskId ? { taskId } : {}) };
     recording.on("started", (s) => this.logger.info("recording", { ...where, tracks: s.tracks, formats: s.formats }));
-    const fileMeta = { recordingId: id, domain: push.domain, app: push.app, stream: push.stream, taskId, templateId, streamParam: taskId ? "" : push.session.query };
-    recording.on("file", (file) => void this.indexFile(file, fileMeta));
-    recording.on("hlsOpen", (state) => void this.keepPlaylistOpen(spliceKey(push, taskId), state, settings.hlsFlowContinueSec, fileMeta));
+    const fileMeta: FileMeta = { recordingId: id, domain: push.domain, app: push.app, stream: push.stream, taskId, templateId, streamParam: taskId ? "" : push.session.query };
+    recording.on("file", (file) => void this.indexFile(file, fileMeta, settings.formats[file.format].storageTimeSec ?? 0));
+    recording.on("hlsOpen", (state) =>
+      void this.keepPlaylistOpen(spliceKey(push, taskId), state, settings.hlsFlowContinueSec, { ...fileMeta, storageTimeSec: settings.formats.hls.storageTimeSec ?? 0 }),
+    );
     push.attach({ recording, taskId, templateId });
     if (resume) this.logger.info("continuing an open HLS playlist after a discontinuity", { ...where, segments: resume.state.segments.length });
     this.logger.info("recording attached", { ...where, templateId, ...(taskEnd ? { taskEnd } : {}) });
   }
 
   /** Indexes a finished file in the catalog, then tells listeners. */
-  private async indexFile(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream">, meta: OpenPlaylist["file"]): Promise<void> {
+  private async indexFile(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream">, meta: FileMeta, storageTimeSec: number): Promise<void> {
     const fileId = randomUUID();
+    const createdMs = Date.now();
     this.logger.info("file complete", { recording: meta.recordingId, format: file.format, path: file.path, durationSec: file.durationSec, sizeBytes: file.sizeBytes });
     const row: RecordingFile = {
       ...meta,
@@ -308,7 +335,10 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       endMs: file.endMs,
       durationSec: file.durationSec,
       sizeBytes: file.sizeBytes,
-      createdMs: Date.now(),
+      createdMs,
+      expiresMs: storageTimeSec > 0 ? createdMs + storageTimeSec * 1000 : 0,
+      mediaStartMs: file.mediaStartMs,
+      media: file.media,
     };
     try {
       await this.catalog.insertRecording(row);
@@ -363,7 +393,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   private async closeOpenPlaylist(open: OpenPlaylist): Promise<void> {
     try {
       const final = await finalizePlaylist(open.state);
-      if (final) await this.indexFile({ format: "hls", ...final, index: 0 }, open.file);
+      const { storageTimeSec, ...meta } = open.file;
+      if (final) await this.indexFile({ format: "hls", ...final, index: 0, mediaStartMs: open.state.mediaStartMs, media: open.state.media }, meta, storageTimeSec);
     } catch (err) {
       this.logger.error("closing an open HLS playlist failed", { key: open.spliceKey, error: errorMessage(err) });
     }

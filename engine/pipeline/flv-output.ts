@@ -91,7 +91,7 @@ export class FlvOutput implements RecordingOutput {
         utcOffsetMinutes: settings.utcOffsetMinutes,
       });
       const path = await moveIntoPlace(file.sink.path, target.directory, base, "flv");
-      this.host.fileCompleted({ format: "flv", path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes, index: file.index });
+      this.host.fileCompleted({ format: "flv", path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes, index: file.index, mediaStartMs: file.startTimestamp });
     } catch (err) {
       this.host.failed(
         err instanceof StorageError ? err : new StorageError("FLV_CLOSE_FAILED", `closing ${file.sink.path} failed: ${errorMessage(err)}`, { cause: err }),

@@ -67,7 +67,7 @@ export class HlsOutput {
     if (keepOpen) return state;
     try {
       const final = await finalizePlaylist(state);
-      if (final) this.host.fileCompleted({ format: "hls", ...final, index: 0 });
+      if (final) this.host.fileCompleted({ format: "hls", ...final, index: 0, mediaStartMs: state.mediaStartMs });
     } catch (err) {
       this.host.failed(new StorageError("HLS_CLOSE_FAILED", `writing the HLS playlist failed: ${errorMessage(err)}`, { cause: err }));
     }
@@ -103,6 +103,8 @@ export class HlsOutput {
       utcOffsetMinutes: settings.utcOffsetMinutes,
       startMs,
       endMs: startMs,
+      mediaStartMs: this.host.firstTimestamp() ?? 0,
+      media: this.host.mediaDescription(),
       sizeBytes: 0,
       segments: [],
       liveTargetSec: settings.hlsSegmentSeconds,

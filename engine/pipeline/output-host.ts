@@ -1,6 +1,6 @@
 import type { RecorderError } from "../errors.js";
 import type { FlvTag } from "../flv/types.js";
-import type { CompletedFile, RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
+import type { CompletedFile, MediaDescription, RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
 
 /** What an output needs from the recording that owns it. */
 export interface OutputHost {
@@ -13,13 +13,15 @@ export interface OutputHost {
   configTags(): FlvTag[];
   /** The publisher's onMetaData script tag body, if any. */
   metadata(): Buffer | undefined;
+  /** Codecs and picture size of the stream. */
+  mediaDescription(): MediaDescription;
   /** Timestamp of the push's first media frame. */
   firstTimestamp(): number | undefined;
   /** Wall-clock ms of a media timestamp of this push. */
   wallForTimestamp(timestamp: number): number;
   /** Runs background work (closing a file) that the recording's end waits for. */
   track(work: Promise<void>): void;
-  fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream">): void;
+  fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream" | "media">): void;
   failed(err: RecorderError): void;
   countDropped(frames: number): void;
 }

@@ -10,6 +10,7 @@ import { MuxError, type RecorderError } from "../errors.js";
 import { type AudioCodec, describeTag, stripSetDataFrame, type VideoCodec } from "../flv/tag-info.js";
 import { TagType, type FlvTag } from "../flv/types.js";
 import { planFormats } from "../mux/codec-matrix.js";
+import { metadataFields } from "../mux/flv-muxer.js";
 import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
 import { TypedEmitter } from "../typed-emitter.js";
 import { timestampDelta } from "../segment/segmenter.js";
@@ -19,6 +20,7 @@ import type { OutputHost, RecordingOutput } from "./output-host.js";
 import { RemuxOutput } from "./remux-output.js";
 import type {
   CompletedFile,
+  MediaDescription,
   RecordingDeps,
   RecordingEvents,
   RecordingSettings,
@@ -136,10 +138,22 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     void work.finally(() => this.pending.delete(work));
   }
 
-  fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream">): void {
+  fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream" | "media">): void {
     this.filesCompleted++;
     const { id, domain, app, stream } = this.target;
-    this.emit("file", { recordingId: id, domain, app, stream, ...file });
+    this.emit("file", { recordingId: id, domain, app, stream, ...file, media: this.mediaDescription() });
+  }
+
+  mediaDescription(): MediaDescription {
+    const d: MediaDescription = {};
+    if (this.hasVideo && this.videoCodec) d.videoCodec = this.videoCodec;
+    if (this.hasAudio && this.audioCodec) d.audioCodec = this.audioCodec;
+    const meta = metadataFields(this.metadataTag);
+    if (typeof meta.width === "number" && typeof meta.height === "number" && meta.width > 0 && meta.height > 0) {
+      d.width = Math.round(meta.width);
+      d.height = Math.round(meta.height);
+    }
+    return d;
   }
 
   failed(err: RecorderError): void {

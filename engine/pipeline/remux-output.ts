@@ -138,7 +138,7 @@ export class RemuxOutput implements RecordingOutput {
         });
         const { size } = await import("node:fs/promises").then((fs) => fs.stat(src));
         const path = await moveIntoPlace(src, target.directory, base, format);
-        this.host.fileCompleted({ format, path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes: size, index: period.index });
+        this.host.fileCompleted({ format, path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes: size, index: period.index, mediaStartMs: start });
       } catch (err) {
         this.host.failed(new StorageError("REMUX_CLOSE_FAILED", `finishing ${src} failed: ${errorMessage(err)}`, { cause: err }));
       }

@@ -10,6 +10,8 @@ export interface FormatSettings {
   intervalSec: number;
   /** VodFileName pattern (spec §5); the default when absent. */
   vodFileName?: string;
+  /** spec §1.2 StorageTime: seconds to keep the files, 0 = forever (enforced by the catalog's sweeper). */
+  storageTimeSec?: number;
 }
 
 export interface RecordingSettings {
@@ -66,6 +68,17 @@ export interface CompletedFile {
   sizeBytes: number;
   /** 0-based index of the file among this recording's files of the same format. */
   index: number;
+  /** The stream timestamp (ms) of the file's first frame: the callback's media_start_time. */
+  mediaStartMs: number;
+  /** What the file holds, from the stream's headers and onMetaData. */
+  media: MediaDescription;
+}
+
+export interface MediaDescription {
+  videoCodec?: string;
+  audioCodec?: string;
+  width?: number;
+  height?: number;
 }
 
 export interface RecordingStats {

@@ -8,6 +8,7 @@ import { rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { moveIntoPlace } from "../segment/file-sink.js";
 import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
+import type { MediaDescription } from "../pipeline/types.js";
 import { HlsPlaylist, type HlsSegment } from "./hls-playlist.js";
 
 export interface HlsPlaylistState {
@@ -24,6 +25,9 @@ export interface HlsPlaylistState {
   /** Wall clock of the first segment's start and of the last segment's end, ms. */
   startMs: number;
   endMs: number;
+  /** Stream timestamp (ms) of the first frame, and what the first push carried. */
+  mediaStartMs: number;
+  media: MediaDescription;
   /** Bytes of all segments so far. */
   sizeBytes: number;
   segments: HlsSegment[];

@@ -3,6 +3,7 @@
  * schema modules and calls the same ControlPlane function the CLI uses.
  */
 import { Input } from "./input.js";
+import { parseDeleteMedia, parseDescribeMediaInfos, parseSearchMedia } from "../media/media-schema.js";
 import { parseCreateRule, parseDeleteRule } from "../rules/rule-schema.js";
 import type { RecorderService } from "../service.js";
 import { parseCreateTask, parseDescribeTasks, parseTaskId } from "../tasks/task-schema.js";
@@ -35,4 +36,8 @@ export const ACTIONS: Record<string, ActionHandler> = {
   StopRecordTask: (s, input, ctx) => s.control.stopTask(parseTaskId(input, ctx), ctx.nowSec),
   DeleteRecordTask: (s, input, ctx) => s.control.deleteTask(parseTaskId(input, ctx)),
   DescribeRecordTask: (s, input, ctx) => s.control.describeTasks(parseDescribeTasks(input, ctx)),
+  // VOD (2018-07-17) actions over the catalog of recordings (spec §9).
+  SearchMedia: (s, input, ctx) => s.media.search(parseSearchMedia(input, ctx)),
+  DescribeMediaInfos: (s, input, ctx) => s.media.describe(parseDescribeMediaInfos(input, ctx)),
+  DeleteMedia: (s, input, ctx) => s.media.delete(parseDeleteMedia(input, ctx)),
 };

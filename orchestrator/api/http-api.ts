@@ -12,7 +12,9 @@ import type { RecorderService } from "../service.js";
 import { ApiError } from "./api-error.js";
 import { ACTIONS } from "./actions.js";
 import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "./input.js";
+import { serveRecording } from "./recording-files.js";
 import { verifyTc3 } from "./tc3-auth.js";
+import { RECORDINGS_URL_PREFIX } from "../media/media-library.js";
 
 export class HttpApi {
   private readonly server: Server;
@@ -65,6 +67,8 @@ export class HttpApi {
       await this.handleAction(req, res, url);
       return;
     }
+    // Finished recordings, at the URLs the API and callbacks report (in-progress files are never served).
+    if (await serveRecording(req, res, { root: this.service.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX })) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
       this.sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
       return;

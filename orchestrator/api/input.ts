@@ -287,6 +287,17 @@ export class Input {
     return value;
   }
 
+  /** An array of strings (`Field.0=a&Field.1=b` in a query), each checked like `string`. */
+  stringList(name: string, opts: { maxItems: number; item?: StringOptions }): string[] | undefined {
+    const value = this.raw(name, false);
+    if (value === undefined) return undefined;
+    const field = this.path(name);
+    if (!Array.isArray(value)) throw fieldError("InvalidParameter", field, "must be an Array of String", value);
+    if (value.length > opts.maxItems) throw fieldError("InvalidParameterValue", field, `must have at most ${opts.maxItems} items`, value);
+    const items = new Input(Object.fromEntries(value.map((v, i) => [String(i), v as unknown])), { fromQuery: this.fromQuery }, field);
+    return value.map((_, i) => items.string(String(i), { ...opts.item, required: true }));
+  }
+
   integer(name: string, opts: IntegerOptions & (IsRequired | Defaulted<number>)): number;
   integer(name: string, opts?: IntegerOptions): number | undefined;
   integer(name: string, opts: IntegerOptions = {}): number | undefined {

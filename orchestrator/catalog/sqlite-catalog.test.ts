@@ -106,6 +106,9 @@ describe("SqliteCatalog", () => {
       templateId: 0,
       streamParam: "k=v",
       createdMs: 3,
+      expiresMs: 0,
+      mediaStartMs: 80,
+      media: { videoCodec: "h264", width: 640, height: 360 },
     };
     await c.insertRecording(f);
     expect(await c.listRecordings({ stream: "s" })).toEqual([f]);

@@ -11,7 +11,7 @@ import { StorageError } from "../../engine/errors.js";
 import type { RecordRule, RecordRuleInput } from "../rules/types.js";
 import type { RecordTask } from "../tasks/types.js";
 import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
-import type { Catalog, OpenPlaylist, RecordingFile, StoredTask, TaskQuery } from "./types.js";
+import type { Catalog, OpenPlaylist, RecordingFile, RecordingSearch, StoredTask, TaskQuery } from "./types.js";
 
 /** Each entry runs once, in order; the applied version is stored in schema_migrations. */
 const MIGRATIONS: readonly string[] = [
@@ -154,6 +154,32 @@ interface RecordingRow {
   template_id: number;
   stream_param: string;
   created_ms: number;
+  expires_ms: number;
+  meta: string;
+}
+
+function recordingFromRow(r: RecordingRow): RecordingFile {
+  const meta = JSON.parse(r.meta) as { mediaStartMs?: number; media?: RecordingFile["media"] };
+  return {
+    fileId: r.file_id,
+    recordingId: r.recording_id,
+    domain: r.domain,
+    app: r.app,
+    stream: r.stream,
+    format: r.format,
+    path: r.path,
+    startMs: r.start_ms,
+    endMs: r.end_ms,
+    durationSec: r.duration_sec,
+    sizeBytes: r.size_bytes,
+    taskId: r.task_id,
+    templateId: r.template_id,
+    streamParam: r.stream_param,
+    createdMs: r.created_ms,
+    expiresMs: r.expires_ms,
+    mediaStartMs: meta.mediaStartMs ?? 0,
+    media: meta.media ?? {},
+  };
 }
 
 export class SqliteCatalog implements Catalog {
@@ -329,10 +355,28 @@ export class SqliteCatalog implements Catalog {
     this.db
       .prepare(
         `INSERT INTO recordings (file_id, recording_id, domain, app, stream, format, path, start_ms, end_ms, duration_sec,
-           size_bytes, task_id, template_id, stream_param, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           size_bytes, task_id, template_id, stream_param, created_ms, expires_ms, meta)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(f.fileId, f.recordingId, f.domain, f.app, f.stream, f.format, f.path, f.startMs, f.endMs, f.durationSec, f.sizeBytes, f.taskId, f.templateId, f.streamParam, f.createdMs);
+      .run(
+        f.fileId,
+        f.recordingId,
+        f.domain,
+        f.app,
+        f.stream,
+        f.format,
+        f.path,
+        f.startMs,
+        f.endMs,
+        f.durationSec,
+        f.sizeBytes,
+        f.taskId,
+        f.templateId,
+        f.streamParam,
+        f.createdMs,
+        f.expiresMs,
+        JSON.stringify({ mediaStartMs: f.mediaStartMs, media: f.media }),
+      );
   }
 
   async listRecordings(q: { domain?: string; app?: string; stream?: string }): Promise<RecordingFile[]> {
@@ -345,23 +389,46 @@ export class SqliteCatalog implements Catalog {
       }
     }
     const sql = `SELECT * FROM recordings ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY start_ms, format`;
-    return (this.db.prepare(sql).all(...args) as RecordingRow[]).map((r) => ({
-      fileId: r.file_id,
-      recordingId: r.recording_id,
-      domain: r.domain,
-      app: r.app,
-      stream: r.stream,
-      format: r.format,
-      path: r.path,
-      startMs: r.start_ms,
-      endMs: r.end_ms,
-      durationSec: r.duration_sec,
-      sizeBytes: r.size_bytes,
-      taskId: r.task_id,
-      templateId: r.template_id,
-      streamParam: r.stream_param,
-      createdMs: r.created_ms,
-    }));
+    return (this.db.prepare(sql).all(...args) as RecordingRow[]).map(recordingFromRow);
+  }
+
+  async searchRecordings(q: RecordingSearch): Promise<{ total: number; files: RecordingFile[] }> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const anyOf = (col: string, values: readonly string[] | undefined) => {
+      if (!values || values.length === 0) return;
+      where.push(`${col} IN (${values.map(() => "?").join(", ")})`);
+      args.push(...values);
+    };
+    anyOf("file_id", q.fileIds);
+    anyOf("stream", q.streams);
+    anyOf("domain", q.domains);
+    anyOf("app", q.apps);
+    anyOf("format", q.formats);
+    if (q.createdAfterMs !== undefined) {
+      where.push("created_ms >= ?");
+      args.push(q.createdAfterMs);
+    }
+    if (q.createdBeforeMs !== undefined) {
+      where.push("created_ms < ?");
+      args.push(q.createdBeforeMs);
+    }
+    const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM recordings ${clause}`).get(...args) as { n: number };
+    const order = q.order === "Asc" ? "ASC" : "DESC";
+    const rows = this.db
+      .prepare(`SELECT * FROM recordings ${clause} ORDER BY created_ms ${order}, file_id ${order} LIMIT ? OFFSET ?`)
+      .all(...args, q.limit, q.offset) as RecordingRow[];
+    return { total: n, files: rows.map(recordingFromRow) };
+  }
+
+  async expiredRecordings(nowMs: number, limit: number): Promise<RecordingFile[]> {
+    const rows = this.db.prepare("SELECT * FROM recordings WHERE expires_ms > 0 AND expires_ms <= ? ORDER BY expires_ms LIMIT ?").all(nowMs, limit) as RecordingRow[];
+    return rows.map(recordingFromRow);
+  }
+
+  async deleteRecording(fileId: string): Promise<boolean> {
+    return this.db.prepare("DELETE FROM recordings WHERE file_id = ?").run(fileId).changes === 1;
   }
 
   async saveOpenPlaylist(p: OpenPlaylist): Promise<void> {

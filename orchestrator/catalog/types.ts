@@ -4,6 +4,7 @@
  * async interface, so a PostgreSQL implementation can replace SQLite.
  */
 import type { OutputFormat } from "../../engine/mux/types.js";
+import type { MediaDescription } from "../../engine/pipeline/types.js";
 import type { HlsPlaylistState } from "../../engine/splice/hls-state.js";
 import type { RecordRule, RecordRuleInput } from "../rules/types.js";
 import type { RecordTask } from "../tasks/types.js";
@@ -32,6 +33,11 @@ export interface RecordingFile {
   /** The publisher's query string; "" for task recordings (spec §4.4). */
   streamParam: string;
   createdMs: number;
+  /** When the retention sweeper deletes the file (StorageTime); 0 = never. */
+  expiresMs: number;
+  /** Stream timestamp (ms) of the file's first frame. */
+  mediaStartMs: number;
+  media: MediaDescription;
 }
 
 export interface TaskQuery {
@@ -42,6 +48,19 @@ export interface TaskQuery {
   stream?: string;
   /** Include tasks deleted with DeleteRecordTask. */
   includeDeleted?: boolean;
+}
+
+export interface RecordingSearch {
+  fileIds?: readonly string[];
+  streams?: readonly string[];
+  domains?: readonly string[];
+  apps?: readonly string[];
+  formats?: readonly RecordingFile["format"][];
+  createdAfterMs?: number;
+  createdBeforeMs?: number;
+  order: "Asc" | "Desc";
+  offset: number;
+  limit: number;
 }
 
 export interface StoredTask extends RecordTask {
@@ -56,7 +75,7 @@ export interface OpenPlaylist {
   deadlineMs: number;
   state: HlsPlaylistState;
   /** What the catalog row and the notification of the final file carry. */
-  file: Pick<RecordingFile, "recordingId" | "domain" | "app" | "stream" | "taskId" | "templateId" | "streamParam">;
+  file: Pick<RecordingFile, "recordingId" | "domain" | "app" | "stream" | "taskId" | "templateId" | "streamParam"> & { storageTimeSec: number };
 }
 
 export interface Catalog {
@@ -87,6 +106,11 @@ export interface Catalog {
 
   insertRecording(f: RecordingFile): Promise<void>;
   listRecordings(q: { domain?: string; app?: string; stream?: string }): Promise<RecordingFile[]>;
+  /** Filtered, ordered by creation time, paged; `total` counts every match. */
+  searchRecordings(q: RecordingSearch): Promise<{ total: number; files: RecordingFile[] }>;
+  /** Files whose StorageTime has passed, oldest expiry first. */
+  expiredRecordings(nowMs: number, limit: number): Promise<RecordingFile[]>;
+  deleteRecording(fileId: string): Promise<boolean>;
 
   saveOpenPlaylist(p: OpenPlaylist): Promise<void>;
   /** Removes and returns the open playlist of `spliceKey`, if any. */

@@ -16,6 +16,8 @@ export interface RecordParam {
   Enable: 0 | 1;
   RecordInterval: number;
   VodFileName?: string;
+  /** Seconds to keep the files (0 = forever). */
+  StorageTime?: number;
 }
 
 export interface RecordTemplate {
@@ -29,7 +31,12 @@ export interface RecordTemplate {
 
 export interface ServiceConfig {
   rtmp: { host: string; port: number };
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** Base URL recordings are reported at (video_url, MediaUrl); empty: http://<host>:<port>. */
+    publicUrl: string;
+  };
   /** Everything the service writes lives under this folder. */
   dataDir: string;
   /** ffmpeg to run; empty: $FFMPEG_PATH, a system ffmpeg, or the bundled one. */
@@ -41,6 +48,8 @@ export interface ServiceConfig {
     hlsSegmentSeconds: number;
     probeWindowMs: number;
     maxQueueMegabytes: number;
+    /** How often files past their StorageTime are deleted (also once at start-up). */
+    retentionSweepSeconds: number;
   };
   /** What a push records when no recording rule (control API) matches it. */
   recordTemplate: RecordTemplate;
@@ -61,11 +70,11 @@ export function defaultConfig(): ServiceConfig {
   const param = (): RecordParam => ({ Enable: 1, RecordInterval: DEFAULT_RECORD_INTERVAL });
   return {
     rtmp: { host: "127.0.0.1", port: 1935 },
-    http: { host: "127.0.0.1", port: 8080 },
+    http: { host: "127.0.0.1", port: 8080, publicUrl: "" },
     dataDir: "./data",
     ffmpegPath: "",
     logLevel: "info",
-    recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64 },
+    recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64, retentionSweepSeconds: 60 },
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024 },
   };
@@ -92,7 +101,7 @@ function merge(base: Json, patch: unknown, path: string): void {
   if (!isObject(patch)) throw new ConfigError("CONFIG_INVALID", `${path || "config"} must be an object`);
   for (const [key, value] of Object.entries(patch)) {
     const where = path ? `${path}.${key}` : key;
-    if (!(key in base) && !(path.endsWith("Param") && key === "VodFileName")) {
+    if (!(key in base) && !(path.endsWith("Param") && (key === "VodFileName" || key === "StorageTime"))) {
       throw new ConfigError("CONFIG_UNKNOWN_KEY", `unknown config key ${where}`);
     }
     if (isObject(base[key])) merge(base[key] as Json, value, where);
@@ -112,6 +121,8 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
     check(typeof c[side].host === "string" && c[side].host.length > 0, `${side}.host`, "a host name or address", c[side].host);
   }
   check(typeof c.dataDir === "string" && c.dataDir.length > 0, "dataDir", "a folder path", c.dataDir);
+  check(typeof c.http.publicUrl === "string" && (c.http.publicUrl === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(c.http.publicUrl)), "http.publicUrl", "empty or an http(s) URL", c.http.publicUrl);
+  check(isInt(c.recording.retentionSweepSeconds, 1, 86_400), "recording.retentionSweepSeconds", "an integer 1-86400", c.recording.retentionSweepSeconds);
   check(typeof c.ffmpegPath === "string", "ffmpegPath", "a path or empty", c.ffmpegPath);
   check(["debug", "info", "warn", "error", "silent"].includes(c.logLevel), "logLevel", "debug|info|warn|error|silent", c.logLevel);
   try {
@@ -138,6 +149,7 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
     check(p.Enable === 0 || p.Enable === 1, `${key}.Enable`, "0 or 1", p.Enable);
     // The cloud API allows 60-43200 s; the engine also takes short intervals from config (tests roll every few seconds).
     check(isInt(p.RecordInterval, 1, 43200), `${key}.RecordInterval`, "an integer 1-43200 (seconds)", p.RecordInterval);
+    if (p.StorageTime !== undefined) check(isInt(p.StorageTime, 0, 129_600_000), `${key}.StorageTime`, "an integer 0-129600000 (seconds, 0 = forever)", p.StorageTime);
     if (p.VodFileName !== undefined) {
       const bad = typeof p.VodFileName === "string" ? invalidVodFileNameParts(p.VodFileName) : ["not a string"];
       check(bad.length === 0, `${key}.VodFileName`, `a valid pattern (${bad.join(", ")})`, p.VodFileName);
@@ -227,7 +239,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
 }
 
 /** The per-format params a recording needs, from the config's template or a cloud-style one. */
-export type FormatParams = Record<(typeof TEMPLATE_KEYS)[OutputFormat], Pick<RecordParam, "Enable" | "RecordInterval" | "VodFileName">> & {
+export type FormatParams = Record<(typeof TEMPLATE_KEYS)[OutputFormat], Pick<RecordParam, "Enable" | "RecordInterval" | "VodFileName" | "StorageTime">> & {
   HlsSpecialParam?: { FlowContinueDuration: number };
 };
 
@@ -236,7 +248,7 @@ export function recordingSettings(config: ServiceConfig, template: FormatParams 
   const formats = {} as Record<OutputFormat, FormatSettings>;
   for (const format of OUTPUT_FORMATS) {
     const p = template[TEMPLATE_KEYS[format]];
-    formats[format] = { enabled: p.Enable === 1, intervalSec: p.RecordInterval };
+    formats[format] = { enabled: p.Enable === 1, intervalSec: p.RecordInterval, storageTimeSec: p.StorageTime ?? 0 };
     if (p.VodFileName) formats[format].vodFileName = p.VodFileName;
   }
   return {

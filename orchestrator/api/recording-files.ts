@@ -1,0 +1,356 @@
+/**
+ * Static serving of finished recordings: GET/HEAD `<urlPrefix><domain>/<app>/<stream>/<file>`
+ * maps to `<root>/<domain>/<app>/<stream>/<file>`.
+ *
+ * Only recording formats are served (.flv, .mp4, .aac, .m3u8 and the .ts segments the playlists
+ * reference); nothing whose path has a component starting with "." (in-progress files live in
+ * hidden `.recording/` folders) and nothing outside the root, symlinks included.
+ *
+ * Choices (see also the comments on the helpers):
+ * - Not found, hidden, outside the root, a directory, an unreadable file or an unknown extension
+ *   all give the same 404, so probing reveals nothing. Only an undecodable path gives 400.
+ * - Range (RFC 9110 §14) is honoured for GET only (HEAD ignores it, as the RFC requires). One
+ *   `bytes=` range → 206; several ranges → the Range header is ignored and the whole file is sent
+ *   with 200 (allowed by the RFC; it spares us multipart/byteranges). A malformed header is ignored
+ *   (200). An unsatisfiable single range → 416 whose Content-Range is "bytes", "*", "/", size.
+ * - ETags are weak (`W/"<size hex>-<mtime ms hex>"`), so by the RFC's strong comparison an
+ *   If-Range carrying an ETag never matches (the whole file is sent) and If-Match only passes
+ *   with "*". If-Range with a date matches when it equals Last-Modified.
+ * - Preconditions follow RFC 9110 §13.2.2: If-Match, If-Unmodified-Since (412), If-None-Match,
+ *   If-Modified-Since (304), If-Range.
+ * - CORS: every answer carries `Access-Control-Allow-Origin: *` and exposes Content-Range, ETag and
+ *   Accept-Ranges to scripts (players doing range requests need Content-Range). There is no
+ *   preflight handling: OPTIONS gets 405 like every method other than GET and HEAD; the requests
+ *   players make (GET, optionally with a single-range Range header) need no preflight.
+ * - The file is opened once (O_NOFOLLOW on its resolved path) and stat'ed through the handle, so the
+ *   size, validators and bytes sent all come from the same file even if it is renamed meanwhile.
+ * - The returned promise resolves once the response has been completed or aborted; it never
+ *   rejects (unexpected failures answer 500, or cut the connection if the headers are already out).
+ */
+import { constants as fsConstants, createReadStream, type Stats } from "node:fs";
+import { type FileHandle, open, realpath, stat } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
+
+export interface ServeRecordingOptions {
+  /** The recordings folder, absolute. */
+  root: string;
+  /** URL path prefix such as "/recordings/"; a missing trailing "/" is added. */
+  urlPrefix: string;
+}
+
+const CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
+  [".flv", "video/x-flv"],
+  [".mp4", "video/mp4"],
+  [".aac", "audio/aac"],
+  [".m3u8", "application/vnd.apple.mpegurl"],
+  [".ts", "video/mp2t"],
+]);
+
+const ALLOW = "GET, HEAD";
+const EXPOSE_HEADERS = "Accept-Ranges, Content-Length, Content-Range, ETag";
+
+/** Errors from fs that mean "there is nothing we may serve here". */
+const NOT_FOUND_CODES = new Set(["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "EACCES", "EPERM", "EISDIR", "EINVAL"]);
+
+class HttpError extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+/**
+ * Serves a recording file if the request URL starts with `opts.urlPrefix`; returns false (having
+ * touched nothing) otherwise, so the caller can route the request elsewhere.
+ */
+export async function serveRecording(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: { root: string; urlPrefix: string },
+): Promise<boolean> {
+  const prefix = opts.urlPrefix.endsWith("/") ? opts.urlPrefix : `${opts.urlPrefix}/`;
+  const rawPath = requestPath(req.url ?? "");
+  if (rawPath === undefined || !rawPath.startsWith(prefix)) return false;
+
+  res.setHeader("Access-Control-Allow-Origin", "*");
+  try {
+    const method = req.method ?? "GET";
+    if (method !== "GET" && method !== "HEAD") {
+      res.setHeader("Allow", ALLOW);
+      sendText(req, res, 405, "Method Not Allowed");
+      return true;
+    }
+    const components = decodeComponents(rawPath.slice(prefix.length));
+    const contentType = contentTypeOf(components[components.length - 1] ?? "");
+    if (contentType === undefined) throw new HttpError(404);
+
+    const handle = await openInsideRoot(opts.root, components);
+    let handed = false;
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new HttpError(404);
+      handed = await respondWithFile(req, res, handle, st, contentType);
+    } finally {
+      if (!handed) await handle.close().catch(() => undefined);
+    }
+  } catch (err) {
+    const status = err instanceof HttpError ? err.status : fsErrorStatus(err);
+    if (!res.headersSent) {
+      sendText(req, res, status, status === 400 ? "Bad Request" : status === 404 ? "Not Found" : "Internal Server Error");
+    } else {
+      res.destroy();
+    }
+  }
+  return true;
+}
+
+/** The path part of the request target (no query), or undefined for forms we do not route ("*"). */
+function requestPath(url: string): string | undefined {
+  let target = url;
+  if (!target.startsWith("/")) {
+    // absolute-form ("http://host/path"): drop scheme and authority, keep the raw path
+    const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+    if (m === null) return undefined;
+    target = target.slice(m[0].length) || "/";
+    if (!target.startsWith("/")) return undefined;
+  }
+  const q = target.search(/[?#]/);
+  return q === -1 ? target : target.slice(0, q);
+}
+
+/**
+ * Splits the raw (still percent-encoded) path on "/" and decodes each component. Bad
+ * percent-encoding → 400; empty, ".", "..", dot-prefixed, or decoding to something containing
+ * "/", "\" or NUL → 404.
+ */
+function decodeComponents(rawRest: string): string[] {
+  return rawRest.split("/").map((raw) => {
+    let name: string;
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      throw new HttpError(400);
+    }
+    if (name === "" || name.startsWith(".") || /[/\\\0]/.test(name)) throw new HttpError(404);
+    return name;
+  });
+}
+
+function contentTypeOf(name: string): string | undefined {
+  return CONTENT_TYPES.get(path.extname(name).toLowerCase());
+}
+
+function isInside(root: string, p: string): boolean {
+  return p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+/**
+ * Resolves the components under root, resolves symlinks, re-checks containment, hidden components
+ * and the format of the file actually reached, and opens it without following a final symlink.
+ */
+async function openInsideRoot(rootOpt: string, components: string[]): Promise<FileHandle> {
+  const root = path.resolve(rootOpt);
+  const target = path.resolve(root, ...components);
+  if (!isInside(root, target)) throw new HttpError(404);
+
+  const realRoot = await realpath(root);
+  const realTarget = await realpath(target);
+  if (!isInside(realRoot, realTarget)) throw new HttpError(404);
+  const relative = path.relative(realRoot, realTarget).split(path.sep);
+  if (relative.some((c) => c === "" || c.startsWith("."))) throw new HttpError(404);
+  if (contentTypeOf(realTarget) === undefined) throw new HttpError(404);
+
+  // Checked before opening so that a FIFO or device never blocks open(); re-checked on the handle.
+  if (!(await stat(realTarget)).isFile()) throw new HttpError(404);
+  return open(realTarget, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+}
+
+function fsErrorStatus(err: unknown): number {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === "string" && NOT_FOUND_CODES.has(code) ? 404 : 500;
+}
+
+function sendText(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
+  for (const name of res.getHeaderNames()) {
+    if (name !== "access-control-allow-origin" && name !== "allow") res.removeHeader(name);
+  }
+  const body = Buffer.from(`${text}\n`);
+  res.statusCode = status;
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.setHeader("Content-Length", body.length);
+  res.setHeader("Cache-Control", "no-store");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  if (req.method === "HEAD") res.end();
+  else res.end(body);
+}
+
+/**
+ * Answers with the open file. Returns true if ownership of `handle` passed to a read stream
+ * (which closes it); false if the caller must close it.
+ */
+async function respondWithFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handle: FileHandle,
+  st: Stats,
+  contentType: string,
+): Promise<boolean> {
+  const size = st.size;
+  const mtimeSec = Math.floor(st.mtimeMs / 1000);
+  const etag = `W/"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+  const lastModified = new Date(mtimeSec * 1000).toUTCString();
+
+  res.setHeader("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+  res.setHeader("Accept-Ranges", "bytes");
+  res.setHeader("ETag", etag);
+  res.setHeader("Last-Modified", lastModified);
+  res.setHeader("Cache-Control", contentType === "application/vnd.apple.mpegurl" ? "no-cache" : "public, max-age=3600");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+
+  const pre = evaluatePreconditions(req, etag, mtimeSec);
+  if (pre !== undefined) {
+    res.statusCode = pre;
+    if (pre === 412) res.setHeader("Content-Length", 0);
+    res.end();
+    return false;
+  }
+
+  res.setHeader("Content-Type", contentType);
+  let start = 0;
+  let end = size - 1;
+  res.statusCode = 200;
+  const rangeHeader = req.headers.range;
+  if (req.method === "GET" && rangeHeader !== undefined && ifRangeAllows(req, lastModified)) {
+    const range = parseRange(rangeHeader, size);
+    if (range === "unsatisfiable") {
+      res.statusCode = 416;
+      res.setHeader("Content-Range", `bytes */${size}`);
+      res.setHeader("Content-Length", 0);
+      res.removeHeader("Content-Type");
+      res.end();
+      return false;
+    }
+    if (range !== undefined) {
+      [start, end] = range;
+      res.statusCode = 206;
+      res.setHeader("Content-Range", `bytes ${start}-${end}/${size}`);
+    }
+  }
+  res.setHeader("Content-Length", end - start + 1);
+
+  if (req.method === "HEAD" || end < start) {
+    res.end();
+    return false;
+  }
+  if (res.destroyed) return false; // the client left while we were looking the file up
+
+  const done = new Promise<void>((resolve) => {
+    res.once("close", resolve);
+  });
+  const stream = createReadStream("", { fd: handle, start, end });
+  res.once("close", () => stream.destroy()); // client abort (or normal completion): releases the fd
+  stream.on("error", () => {
+    stream.unpipe(res);
+    if (!res.headersSent) {
+      sendText(req, res, 500, "Internal Server Error");
+    } else {
+      res.destroy();
+    }
+  });
+  stream.pipe(res);
+  await done;
+  return true;
+}
+
+/**
+ * RFC 9110 §13.2.2 steps 1–4 (step 5, If-Range, is `ifRangeAllows`). Returns 412 or 304 when a
+ * precondition decides the answer, undefined to go on.
+ */
+function evaluatePreconditions(req: IncomingMessage, etag: string, mtimeSec: number): 304 | 412 | undefined {
+  const h = req.headers;
+  const ifMatch = h["if-match"];
+  if (ifMatch !== undefined) {
+    // strong comparison: a weak ETag never matches, only "*" (the file exists) passes
+    if (ifMatch.trim() !== "*") return 412;
+  } else if (h["if-unmodified-since"] !== undefined) {
+    const date = parseHttpDate(h["if-unmodified-since"]);
+    if (date !== undefined && mtimeSec * 1000 > date) return 412;
+  }
+  const ifNoneMatch = h["if-none-match"];
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() === "*" || entityTags(ifNoneMatch).some((t) => weakMatch(t, etag))) return 304;
+  } else if (h["if-modified-since"] !== undefined) {
+    const date = parseHttpDate(h["if-modified-since"]);
+    if (date !== undefined && mtimeSec * 1000 <= date) return 304;
+  }
+  return undefined;
+}
+
+/** If-Range: absent → use Range; an entity tag → never (ours are weak); a date → equal to Last-Modified. */
+function ifRangeAllows(req: IncomingMessage, lastModified: string): boolean {
+  const ifRange: unknown = req.headers["if-range"];
+  if (ifRange === undefined) return true;
+  if (typeof ifRange !== "string") return false;
+  const v = ifRange.trim();
+  if (v.startsWith('"') || v.startsWith("W/")) return false;
+  const date = parseHttpDate(v);
+  return date !== undefined && date === Date.parse(lastModified);
+}
+
+function entityTags(list: string): string[] {
+  return [...list.matchAll(/(?:W\/)?"[^"]*"/g)].map((m) => m[0]);
+}
+
+function weakMatch(a: string, b: string): boolean {
+  const opaque = (t: string) => (t.startsWith("W/") ? t.slice(2) : t);
+  return opaque(a) === opaque(b);
+}
+
+function parseHttpDate(value: string): number | undefined {
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * Parses a Range header against a file of `size` bytes. Returns [start, end] (inclusive) for one
+ * satisfiable range, "unsatisfiable" for one range that is not, and undefined when the header is
+ * to be ignored: malformed, another unit, several ranges, or a suffix range of an empty file
+ * (whose "last n bytes" are the whole, empty, file).
+ */
+export function parseRange(header: string, size: number): [number, number] | "unsatisfiable" | undefined {
+  const m = /^\s*bytes\s*=(.*)$/i.exec(header);
+  if (m === null) return undefined;
+  const specs = (m[1] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (specs.length === 0) return undefined;
+  const parsed: Array<[number, number | undefined] | [undefined, number]> = [];
+  for (const spec of specs) {
+    const r = /^(\d*)-(\d*)$/.exec(spec);
+    if (r === null) return undefined;
+    const first = r[1] ?? "";
+    const last = r[2] ?? "";
+    if (first === "" && last === "") return undefined;
+    if (first === "") {
+      parsed.push([undefined, Number(last)]);
+    } else {
+      const a = Number(first);
+      const b = last === "" ? undefined : Number(last);
+      if (b !== undefined && b < a) return undefined; // invalid range-spec → the whole header is invalid
+      parsed.push([a, b]);
+    }
+  }
+  if (parsed.length > 1) return undefined; // several ranges: send the whole file (200)
+  const only = parsed[0];
+  if (only === undefined) return undefined;
+  const [first, last] = only;
+  if (first === undefined) {
+    const suffix = last;
+    if (suffix === 0) return "unsatisfiable";
+    if (size === 0) return undefined;
+    return [Math.max(0, size - suffix), size - 1];
+  }
+  if (first >= size) return "unsatisfiable";
+  return [first, last === undefined ? size - 1 : Math.min(last, size - 1)];
+}

@@ -1,0 +1,135 @@
+/**
+ * Recordings as a media library: VOD-style answers over the catalog
+ * (SearchMedia, DescribeMediaInfos, DeleteMedia), the URLs files are served
+ * at, and the retention sweeper (StorageTime).
+ */
+import { readFile, rm } from "node:fs/promises";
+import { dirname, relative, resolve, sep } from "node:path";
+import { errorMessage } from "../../engine/errors.js";
+import type { Logger } from "../../engine/logger.js";
+import { ApiError } from "../api/api-error.js";
+import type { Catalog, RecordingFile, RecordingSearch } from "../catalog/types.js";
+import { SEARCH_WINDOW } from "./media-schema.js";
+
+/** URL path under which recordings are served (relative to the data folder's recordings/). */
+export const RECORDINGS_URL_PREFIX = "/recordings/";
+const NEVER = "9999-12-31T23:59:59Z";
+const FORMAT_CONTAINER: Record<RecordingFile["format"], string> = { flv: "flv", mp4: "mp4", hls: "m3u8", aac: "aac" };
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export class MediaLibrary {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly dataDir: string,
+    /** Base URL files are served from, e.g. http://127.0.0.1:8080 (no trailing slash). */
+    private readonly publicUrl: () => string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Where a catalogued file can be fetched or played. */
+  urlOf(file: Pick<RecordingFile, "path">): string {
+    const underRecordings = file.path.split(sep).slice(1).map(encodeURIComponent).join("/");
+    return `${this.publicUrl()}${RECORDINGS_URL_PREFIX}${underRecordings}`;
+  }
+
+  /** spec §9 MediaInfo, for one catalogued file. */
+  mediaInfo(f: RecordingFile): Record<string, unknown> {
+    const container = FORMAT_CONTAINER[f.format];
+    return {
+      FileId: f.fileId,
+      BasicInfo: {
+        Name: f.path.split(sep).pop()!.replace(/\.[^.]+$/, ""),
+        Description: "",
+        CreateTime: iso(f.createdMs),
+        UpdateTime: iso(f.createdMs),
+        ExpireTime: f.expiresMs > 0 ? iso(f.expiresMs) : NEVER,
+        ClassId: 0,
+        ClassName: "",
+        ClassPath: "",
+        CoverUrl: "",
+        Type: container,
+        MediaUrl: this.urlOf(f),
+        SourceInfo: {
+          SourceType: "Record",
+          SourceContext: "",
+          LiveRecordInfo: { Domain: f.domain, Path: f.app, StreamId: f.stream, RecordStartTime: iso(f.startMs), RecordEndTime: iso(f.endMs) },
+        },
+        StorageRegion: "local",
+        TagSet: [],
+        Vid: "",
+        Category: f.format === "aac" ? "Audio" : "Video",
+        Status: "Normal",
+        StorageClass: "STANDARD",
+      },
+      MetaData: {
+        Size: f.sizeBytes,
+        Container: container,
+        Duration: f.durationSec,
+        Width: f.media.width ?? 0,
+        Height: f.media.height ?? 0,
+        VideoStreamSet: f.media.videoCodec ? [{ Codec: f.media.videoCodec, Width: f.media.width ?? 0, Height: f.media.height ?? 0 }] : [],
+        AudioStreamSet: f.media.audioCodec ? [{ Codec: f.media.audioCodec }] : [],
+      },
+    };
+  }
+
+  async search(q: RecordingSearch): Promise<{ TotalCount: number; MediaInfoSet: Record<string, unknown>[] }> {
+    const { total, files } = await this.catalog.searchRecordings(q);
+    return { TotalCount: Math.min(total, SEARCH_WINDOW), MediaInfoSet: files.map((f) => this.mediaInfo(f)) };
+  }
+
+  async describe(fileIds: string[]): Promise<{ MediaInfoSet: Record<string, unknown>[]; NotExistFileIdSet: string[] }> {
+    const { files } = await this.catalog.searchRecordings({ fileIds, order: "Asc", offset: 0, limit: fileIds.length });
+    const found = new Set(files.map((f) => f.fileId));
+    return { MediaInfoSet: files.map((f) => this.mediaInfo(f)), NotExistFileIdSet: fileIds.filter((id) => !found.has(id)) };
+  }
+
+  async delete(fileId: string): Promise<Record<string, never>> {
+    const { files } = await this.catalog.searchRecordings({ fileIds: [fileId], order: "Asc", offset: 0, limit: 1 });
+    const file = files[0];
+    if (!file) throw new ApiError("FailedOperation.NotFound", `no media with FileId ${fileId}`);
+    await this.remove(file);
+    return {};
+  }
+
+  /** Deletes a file (a playlist with its segment folder) and then its catalog row. */
+  private async remove(file: RecordingFile): Promise<void> {
+    const root = resolve(this.dataDir, "recordings");
+    const path = resolve(this.dataDir, file.path);
+    if (!path.startsWith(root + sep)) throw new Error(`catalog path ${file.path} is outside the recordings folder`);
+    if (file.format === "hls") {
+      // The playlist's segments live in folders next to it; remove those it references.
+      const text = await readFile(path, "utf8").catch(() => "");
+      const folders = new Set(
+        text
+          .split("\n")
+          .filter((l) => l && !l.startsWith("#"))
+          .map((uri) => resolve(dirname(path), dirname(uri)))
+          .filter((d) => d.startsWith(root + sep) && d !== dirname(path) && relative(dirname(path), d).split(sep).length === 1),
+      );
+      for (const d of folders) await rm(d, { recursive: true, force: true });
+    }
+    await rm(path, { force: true });
+    await this.catalog.deleteRecording(file.fileId);
+  }
+
+  /** Deletes every file whose StorageTime has passed. Open playlists and files in progress are not catalogued, so never touched. */
+  async sweep(nowMs: number): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const batch = await this.catalog.expiredRecordings(nowMs, 100);
+      if (batch.length === 0) return removed;
+      for (const f of batch) {
+        try {
+          await this.remove(f);
+          removed++;
+          this.logger.info("retention: deleted an expired recording", { fileId: f.fileId, path: f.path });
+        } catch (err) {
+          this.logger.error("retention: cannot delete an expired recording", { fileId: f.fileId, path: f.path, error: errorMessage(err) });
+          return removed;
+        }
+      }
+    }
+  }
+}
