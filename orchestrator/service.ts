@@ -11,12 +11,16 @@ import { createLogger, type Logger } from "../engine/logger.js";
 import { type FfmpegBinary, locateFfmpeg } from "../engine/mux/ffmpeg-binary.js";
 import { OUTPUT_FORMATS } from "../engine/mux/types.js";
 import { Recording } from "../engine/pipeline/recording.js";
+import { IN_PROGRESS_FOLDER, Recovery } from "../engine/pipeline/recovery.js";
 import type { CompletedFile, RecordingSettings, RecordingStats } from "../engine/pipeline/types.js";
 import { finalizePlaylist, type HlsPlaylistState } from "../engine/splice/hls-state.js";
 import { type PublishRequest, RtmpServer } from "../engine/rtmp/rtmp-server.js";
 import { assertSafeNameComponent } from "../engine/segment/naming.js";
 import { TypedEmitter } from "../engine/typed-emitter.js";
 import { HttpApi } from "./api/http-api.js";
+import { CallbackDispatcher } from "./callbacks/callback-dispatcher.js";
+import { recordFileEvent, recordStatusEvent, type RecordStatusEventName } from "./callbacks/callback-messages.js";
+import { CallbackStore } from "./callbacks/callback-store.js";
 import { SqliteCatalog } from "./catalog/sqlite-catalog.js";
 import type { Catalog, OpenPlaylist, RecordingFile, StoredTask } from "./catalog/types.js";
 import { type FormatParams, recordingSettings, type ServiceConfig } from "./config/config.js";
@@ -25,8 +29,6 @@ import { LivePush } from "./live-push.js";
 import { MediaLibrary } from "./media/media-library.js";
 import { matchRule } from "./rules/rule-matcher.js";
 
-/** Folder of in-progress files inside each stream folder: hidden, so watchers of the stream folder see only finished files. */
-export const IN_PROGRESS_FOLDER = ".recording";
 /** What a finished file's catalog row and notification carry besides the file itself. */
 type FileMeta = Pick<RecordingFile, "recordingId" | "domain" | "app" | "stream" | "taskId" | "templateId" | "streamParam">;
 
@@ -76,6 +78,9 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   readonly catalog: Catalog;
   readonly control: ControlPlane;
   readonly media: MediaLibrary;
+  readonly callbacks: CallbackStore;
+  private readonly dispatcher: CallbackDispatcher;
+  private statusSeq = 0;
   private readonly rtmp: RtmpServer;
   private readonly http: HttpApi;
   private readonly pushes = new Map<string, LivePush>();
@@ -99,9 +104,28 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     super(log);
     this.logger = log;
     this.ffmpeg = locateFfmpeg(config.ffmpegPath || undefined);
-    this.catalog = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
+    const sqlite = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
+    this.catalog = sqlite;
     this.control = new ControlPlane(this.catalog, () => this.syncTasks());
     this.media = new MediaLibrary(this.catalog, config.dataDir, () => this.publicUrl, log);
+    const cb = config.callbacks;
+    const fallback =
+      cb.recordNotifyUrl || cb.recordStatusNotifyUrl
+        ? {
+            ...(cb.recordNotifyUrl ? { recordNotifyUrl: cb.recordNotifyUrl } : {}),
+            ...(cb.recordStatusNotifyUrl ? { recordStatusNotifyUrl: cb.recordStatusNotifyUrl } : {}),
+            callbackKey: cb.callbackKey,
+          }
+        : undefined;
+    // Callback templates, rules and the outbox live in the same SQLite file (one transaction log).
+    this.callbacks = new CallbackStore(sqlite.database, fallback ? { fallback } : {});
+    this.dispatcher = new CallbackDispatcher({
+      store: this.callbacks,
+      logger: log,
+      retryIntervalMs: cb.retryIntervalSec * 1000,
+      timeoutMs: cb.timeoutSec * 1000,
+      maxAttempts: cb.maxRetries + 1,
+    });
     this.rtmp = new RtmpServer({ logger: log });
     this.rtmp.on("publish", (req) => this.onPublish(req));
     this.http = new HttpApi(this);
@@ -110,6 +134,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   static async start(config: ServiceConfig, logger?: Logger): Promise<RecorderService> {
     const service = new RecorderService(config, logger);
     service.logger.info("ffmpeg", { path: service.ffmpeg.path, version: service.ffmpeg.version, source: service.ffmpeg.source });
+    // Before any push: close and catalog what a crash left half-written.
+    await service.recoverAfterCrash();
     try {
       await service.rtmp.listen(config.rtmp.port, config.rtmp.host);
       await service.http.listen(config.http.port, config.http.host);
@@ -122,6 +148,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     service.taskTimer = setInterval(() => void service.syncTasks(), TASK_TICK_MS);
     service.taskTimer.unref();
     await service.sweep();
+    // Deliveries queued before a crash or restart go out now.
+    service.dispatcher.start();
     service.sweepTimer = setInterval(() => void service.sweep(), config.recording.retentionSweepSeconds * 1000);
     service.sweepTimer.unref();
     service.logger.info("recorder ready", {
@@ -148,6 +176,11 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   /** Base URL of this service's recordings (http.publicUrl, or the HTTP address it listens on). */
   get publicUrl(): string {
     return this.config.http.publicUrl.replace(/\/+$/, "") || `http://${this.config.http.host}:${this.httpPort}`;
+  }
+
+  /** Delivers due callbacks now (after a retry was requested). */
+  kickCallbacks(): void {
+    this.dispatcher.kick();
   }
 
   /** Deletes files whose StorageTime has passed (serialized; errors are logged). */
@@ -185,6 +218,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       for (const t of this.spliceTimers.values()) clearTimeout(t);
       this.spliceTimers.clear();
       await this.sweeping;
+      await this.dispatcher.stop();
       await this.http.close();
       await this.catalog.close();
     })();
@@ -301,6 +335,12 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
           directory,
           inProgressDirectory: join(directory, IN_PROGRESS_FOLDER),
           ...(resume ? { resumeHls: resume.state } : {}),
+          journalContext: {
+            taskId,
+            templateId,
+            streamParam: taskId ? "" : push.session.query,
+            storageTimeSec: Object.fromEntries(OUTPUT_FORMATS.map((f) => [f, settings.formats[f].storageTimeSec ?? 0])),
+          },
         },
         settings,
         { ffmpegPath: this.ffmpeg.path, logger: this.logger, now: Date.now },
@@ -310,7 +350,13 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       return;
     }
     const where = { push: push.id, recording: id, domain: push.domain, app: push.app, stream: push.stream, ...(taskId ? { taskId } : {}) };
-    recording.on("started", (s) => this.logger.info("recording", { ...where, tracks: s.tracks, formats: s.formats }));
+    recording.on("started", (s) => {
+      this.logger.info("recording", { ...where, tracks: s.tracks, formats: s.formats });
+      for (const format of s.formats) this.statusEvent(push, id, taskId, "record_start_succeeded", format);
+      for (const skip of s.skipped) this.statusEvent(push, id, taskId, "record_start_failed", skip.format, `${skip.code}: ${skip.reason}`);
+    });
+    recording.on("error", (err) => this.statusEvent(push, id, taskId, "record_error", undefined, `${err.code}: ${err.message}`));
+    recording.on("closed", () => this.statusEvent(push, id, taskId, "record_ended"));
     const fileMeta: FileMeta = { recordingId: id, domain: push.domain, app: push.app, stream: push.stream, taskId, templateId, streamParam: taskId ? "" : push.session.query };
     recording.on("file", (file) => void this.indexFile(file, fileMeta, settings.formats[file.format].storageTimeSec ?? 0));
     recording.on("hlsOpen", (state) =>
@@ -345,7 +391,65 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     } catch (err) {
       this.logger.error("cannot index a finished file in the catalog", { path: file.path, error: errorMessage(err) });
     }
+    this.notifyFile(row);
     this.emit("file", { ...file, ...meta, fileId });
+  }
+
+  /** Queues the event_type 100 callback of a finished file (durably, in the catalog's outbox). */
+  private notifyFile(row: RecordingFile): void {
+    try {
+      const target = this.callbacks.resolve(row.domain, row.app);
+      if (!target?.recordNotifyUrl) return;
+      const body = recordFileEvent({
+        fileId: row.fileId,
+        domain: row.domain,
+        app: row.app,
+        stream: row.stream,
+        format: row.format,
+        startMs: row.startMs,
+        endMs: row.endMs,
+        durationSec: row.durationSec,
+        sizeBytes: row.sizeBytes,
+        taskId: row.taskId,
+        templateId: row.templateId,
+        streamParam: row.streamParam,
+        videoUrl: this.media.urlOf(row),
+        mediaStartTimeMs: row.mediaStartMs,
+        ...row.media,
+        sessionId: row.recordingId,
+        appId: this.config.callbacks.appId,
+      });
+      this.callbacks.enqueue({ url: target.recordNotifyUrl, callbackKey: target.callbackKey, eventType: 100, body, fileId: row.fileId }, Date.now());
+      this.dispatcher.kick();
+    } catch (err) {
+      this.logger.error("cannot queue the file callback", { fileId: row.fileId, error: errorMessage(err) });
+    }
+  }
+
+  /** Queues an event_type 332 recording status callback (spec §4.5). */
+  private statusEvent(push: LivePush, sessionId: string, taskId: string, event: RecordStatusEventName, format?: RecordingFile["format"], reason?: string): void {
+    try {
+      const target = this.callbacks.resolve(push.domain, push.app);
+      if (!target?.recordStatusNotifyUrl) return;
+      const body = recordStatusEvent({
+        domain: push.domain,
+        app: push.app,
+        stream: push.stream,
+        sessionId,
+        event,
+        ...(format ? { format } : {}),
+        ...(reason ? { reason } : {}),
+        startModel: taskId ? 5 : 1,
+        seq: ++this.statusSeq,
+        appId: this.config.callbacks.appId,
+        eventTimeMs: Date.now(),
+        ...(taskId ? { taskId } : {}),
+      });
+      this.callbacks.enqueue({ url: target.recordStatusNotifyUrl, callbackKey: target.callbackKey, eventType: 332, body }, Date.now());
+      this.dispatcher.kick();
+    } catch (err) {
+      this.logger.error("cannot queue a status callback", { event, error: errorMessage(err) });
+    }
   }
 
   /** An open playlist of this stream (and recorder) whose splice window has not passed, taken for a new push. */
@@ -397,6 +501,26 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       if (final) await this.indexFile({ format: "hls", ...final, index: 0, mediaStartMs: open.state.mediaStartMs, media: open.state.media }, meta, storageTimeSec);
     } catch (err) {
       this.logger.error("closing an open HLS playlist failed", { key: open.spliceKey, error: errorMessage(err) });
+    }
+  }
+
+  private async recoverAfterCrash(): Promise<void> {
+    const report = await new Recovery(this.recordingsDir, this.ffmpeg.path, this.logger).run();
+    for (const f of report.recovered) {
+      const ctx = f.context as Partial<FileMeta> & { storageTimeSec?: Partial<Record<string, number>> };
+      const meta: FileMeta = {
+        recordingId: f.recordingId,
+        domain: f.domain,
+        app: f.app,
+        stream: f.stream,
+        taskId: ctx.taskId ?? "",
+        templateId: ctx.templateId ?? 0,
+        streamParam: ctx.streamParam ?? "",
+      };
+      await this.indexFile({ ...f, index: 0, media: {} }, meta, ctx.storageTimeSec?.[f.format] ?? 0);
+    }
+    if (report.recovered.length > 0 || report.failed.length > 0) {
+      this.logger.warn("crash recovery", { recovered: report.recovered.length, failed: report.failed.length });
     }
   }
 

@@ -34,8 +34,8 @@ export interface RemuxPlan {
   hls?: HlsOutput;
 }
 
-/** Fragment at every keyframe and at least once a second, so a crash loses at most ~1 s. */
-const MP4_FRAGMENT_MICROSECONDS = 1_000_000;
+/** Fragment at every keyframe and at least twice a second: a crash loses at most ~0.5 s plus the feed batch. */
+const MP4_FRAGMENT_MICROSECONDS = 500_000;
 
 /** Cut times are listed this far past the period's nominal end, for the wait for the next keyframe. */
 const SEGMENT_TIMES_SLACK_SEC = 600;
@@ -88,7 +88,8 @@ export function buildRemuxArgs(plan: RemuxPlan): string[] {
     );
   }
   if (plan.aacPath) {
-    args.push("-map", "0:a:0", "-c", "copy", "-f", "adts", file(plan.aacPath));
+    // ADTS has no index: flushing every packet makes the file on disk whole up to the last frame.
+    args.push("-map", "0:a:0", "-c", "copy", "-flush_packets", "1", "-f", "adts", file(plan.aacPath));
   }
   if (plan.hls) {
     args.push(

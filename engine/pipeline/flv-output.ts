@@ -68,6 +68,7 @@ export class FlvOutput implements RecordingOutput {
     const sink = new FileSink(path);
     sink.write(muxer.begin(this.host.configTags()));
     this.current = { index, muxer, sink, startTimestamp };
+    this.host.journal({ kind: "open", format: "flv", index, path, startTimestamp });
   }
 
   private closeCurrent(): void {
@@ -91,6 +92,7 @@ export class FlvOutput implements RecordingOutput {
         utcOffsetMinutes: settings.utcOffsetMinutes,
       });
       const path = await moveIntoPlace(file.sink.path, target.directory, base, "flv");
+      this.host.journal({ kind: "done", path: file.sink.path });
       this.host.fileCompleted({ format: "flv", path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes, index: file.index, mediaStartMs: file.startTimestamp });
     } catch (err) {
       this.host.failed(

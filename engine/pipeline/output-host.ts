@@ -1,5 +1,6 @@
 import type { RecorderError } from "../errors.js";
 import type { FlvTag } from "../flv/types.js";
+import type { JournalEntry } from "./journal.js";
 import type { CompletedFile, MediaDescription, RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
 
 /** What an output needs from the recording that owns it. */
@@ -24,6 +25,8 @@ export interface OutputHost {
   fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream" | "media">): void;
   failed(err: RecorderError): void;
   countDropped(frames: number): void;
+  /** Records an output file's start (and later its completion) for crash recovery. */
+  journal(entry: JournalEntry): void;
 }
 
 /** One output of a recording, fed every tag in order. */

@@ -6,6 +6,7 @@
  * closes its current file) -> closed. `end()` is idempotent.
  */
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { MuxError, type RecorderError } from "../errors.js";
 import { type AudioCodec, describeTag, stripSetDataFrame, type VideoCodec } from "../flv/tag-info.js";
 import { TagType, type FlvTag } from "../flv/types.js";
@@ -13,6 +14,7 @@ import { planFormats } from "../mux/codec-matrix.js";
 import { metadataFields } from "../mux/flv-muxer.js";
 import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
 import { TypedEmitter } from "../typed-emitter.js";
+import { Journal, type JournalEntry, type JournalStart } from "./journal.js";
 import { timestampDelta } from "../segment/segmenter.js";
 import { FlvOutput } from "./flv-output.js";
 import { HlsOutput } from "./hls-output.js";
@@ -58,6 +60,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
   private filesCompleted = 0;
   private errors = 0;
   private ending: Promise<RecordingStats> | undefined;
+  private journalFile: Journal | undefined;
   hasVideo = false;
   hasAudio = false;
 
@@ -166,6 +169,10 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     this.dropped += frames;
   }
 
+  journal(entry: JournalEntry): void {
+    this.journalFile?.write(entry);
+  }
+
   // --- internals ----------------------------------------------------------
 
   private tracks(): TrackSet {
@@ -224,6 +231,27 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     this.skipped = plan.skipped;
     for (const skip of plan.skipped) {
       this.deps.logger.warn("format skipped", { recording: this.target.id, format: skip.format, code: skip.code, reason: skip.reason });
+    }
+    if (plan.formats.length > 0 && this.firstTs !== undefined) {
+      this.journalFile = new Journal(this.target.inProgressDirectory, this.target.id);
+      const vodFileNames: JournalStart["vodFileNames"] = {};
+      for (const f of plan.formats) {
+        const name = this.settings.formats[f].vodFileName;
+        if (name) vodFileNames[f] = name;
+      }
+      this.journalFile.write({
+        kind: "start",
+        recordingId: this.target.id,
+        domain: this.target.domain,
+        app: this.target.app,
+        stream: this.target.stream,
+        wallStartMs: this.wallStart,
+        firstTimestamp: this.firstTs,
+        utcOffsetMinutes: this.settings.utcOffsetMinutes,
+        vodFileNames,
+        ...(plan.formats.includes("hls") ? { hlsLivePath: this.target.resumeHls?.livePath ?? join(this.target.inProgressDirectory, `${this.target.id}.m3u8`) } : {}),
+        context: this.target.journalContext ?? {},
+      });
     }
     this.createOutputs(plan.formats);
     this.emit("started", { tracks: this.tracks(), formats: this.formats, skipped: this.skipped });
@@ -287,6 +315,8 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
       // A playlist handed in to continue stays open even if this push recorded no HLS.
       const open = this.hls ? await this.hls.finish(keepOpen) : this.target.resumeHls;
       if (open) this.emit("hlsOpen", open);
+      // Every file is complete: nothing to recover. (After an error the journal stays for recovery.)
+      if (this.errors === 0) await this.journalFile?.remove();
     } catch (err) {
       this.failed(new MuxError("RECORDING_CLOSE_FAILED", String(err), { cause: err }));
     }

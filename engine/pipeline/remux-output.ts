@@ -5,6 +5,7 @@
  * A new period starts a new ffmpeg at the cut keyframe, so MP4/AAC files cut
  * exactly where the segmenter says, and HLS stays continuous (-copyts).
  */
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { MuxError, StorageError, errorMessage } from "../errors.js";
 import { encodeFlvHeader, encodeTag } from "../flv/flv-format.js";
@@ -99,6 +100,8 @@ export class RemuxOutput implements RecordingOutput {
     job.write([encodeFlvHeader(plan.hasAudio, plan.hasVideo)]);
     for (const tag of this.host.configTags()) if (this.feeds(tag)) job.write(encodeTag(tag.type, tag.timestamp, tag.data));
     this.current = { index, job, hlsJob, plan, clock: new MediaClock() };
+    if (plan.mp4) this.host.journal({ kind: "open", format: "mp4", index, path: plan.mp4.path, fragmentedPath: plan.mp4.fragmentedPath, startTimestamp: first.timestamp });
+    if (plan.aacPath) this.host.journal({ kind: "open", format: "aac", index, path: plan.aacPath, startTimestamp: first.timestamp });
   }
 
   private feeds(tag: FlvTag): boolean {
@@ -136,8 +139,9 @@ export class RemuxOutput implements RecordingOutput {
           endMs: startMs + durationMs,
           utcOffsetMinutes: settings.utcOffsetMinutes,
         });
-        const { size } = await import("node:fs/promises").then((fs) => fs.stat(src));
+        const { size } = await stat(src);
         const path = await moveIntoPlace(src, target.directory, base, format);
+        this.host.journal({ kind: "done", path: src });
         this.host.fileCompleted({ format, path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes: size, index: period.index, mediaStartMs: start });
       } catch (err) {
         this.host.failed(new StorageError("REMUX_CLOSE_FAILED", `finishing ${src} failed: ${errorMessage(err)}`, { cause: err }));
@@ -145,7 +149,7 @@ export class RemuxOutput implements RecordingOutput {
     }
     if (period.plan.mp4) {
       // The regular MP4 is complete: the crash-safe fragmented copy is no longer needed.
-      await import("node:fs/promises").then((fs) => fs.rm(period.plan.mp4!.fragmentedPath, { force: true }));
+      await rm(period.plan.mp4.fragmentedPath, { force: true });
     }
   }
 }

@@ -44,6 +44,8 @@ export interface RecordingTarget {
   inProgressDirectory: string;
   /** An open HLS playlist of an earlier push to continue after an EXT-X-DISCONTINUITY. */
   resumeHls?: HlsPlaylistState;
+  /** Kept in the recording's journal for whoever recovers it after a crash (opaque to the engine). */
+  journalContext?: Record<string, unknown>;
 }
 
 export interface RecordingDeps {

@@ -49,8 +49,15 @@ const MAX_CHUNK_SIZE_FIELD = 0x7fffffff;
 /** Basic header (3) + fmt-0 message header (11) + extended timestamp (4). */
 const MAX_CHUNK_HEADER_SIZE = 3 + 11 + EXTENDED_TIMESTAMP_SIZE;
 
-/** First allocation for a message; larger messages grow by doubling so memory follows bytes received. */
+/**
+ * First allocation for a message is at most this, and at most
+ * INITIAL_CAPACITY_FACTOR times the bytes received so far; it then grows by
+ * doubling, so memory follows bytes received, not the declared length (a
+ * chunk stream declaring 8 MiB and sending one 128-byte chunk must not
+ * reserve 64 KiB: 64 such streams per connection made ~4 MiB from ~9 KB).
+ */
 const INITIAL_MESSAGE_CAPACITY = 64 * 1024;
+const INITIAL_CAPACITY_FACTOR = 4;
 
 const MiB = 1024 * 1024;
 
@@ -271,7 +278,8 @@ export class ChunkReader {
     const need = st.received + n;
     let b = st.buf;
     if (b === null || need > b.length) {
-      const cap = Math.min(st.length, Math.max(need, b === null ? INITIAL_MESSAGE_CAPACITY : b.length * 2));
+      const grown = b === null ? Math.min(INITIAL_MESSAGE_CAPACITY, need * INITIAL_CAPACITY_FACTOR) : b.length * 2;
+      const cap = Math.min(st.length, Math.max(need, grown));
       const nb = Buffer.allocUnsafe(cap);
       if (b !== null) b.copy(nb, 0, 0, st.received);
       st.buf = b = nb;

@@ -67,6 +67,12 @@ const CLOSE_GRACE_MS = 2000;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const FALLBACK_DOMAIN = "localhost";
+/**
+ * Replies queued for a peer that does not read them (pings, commands, acks all
+ * answer input): past this many unsent bytes the connection is closed, so a
+ * client that only sends cannot grow our write buffer without bound.
+ */
+const MAX_UNSENT_BYTES = 1024 * 1024;
 
 /** What a connection needs from its server; kept off the public RtmpServer surface. */
 interface ServerHooks {
@@ -145,6 +151,18 @@ function domainOf(tcUrl: string): string {
   return host === "" ? FALLBACK_DOMAIN : host;
 }
 
+/**
+ * `s` without trailing slashes. A loop, not /\/+$/: that regex backtracks
+ * quadratically on a long run of slashes followed by another character, and
+ * the app name comes straight off the network (a 64 KiB AMF0 string took
+ * seconds, an 8 MiB long string hours, blocking every stream).
+ */
+function trimTrailingSlashes(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 0x2f) end--;
+  return s.slice(0, end);
+}
+
 function splitQuery(s: string): [string, string] {
   const q = s.indexOf("?");
   return q < 0 ? [s, ""] : [s.slice(0, q), s.slice(q + 1)];
@@ -216,6 +234,8 @@ class Connection {
   private bytesAcked = 0;
   private peerWindow = 0;
   private warnedAggregate = false;
+  /** A reply was dropped because the peer left MAX_UNSENT_BYTES unread; onData closes the connection. */
+  private unsentOverflow = false;
 
   constructor(
     private readonly hooks: ServerHooks,
@@ -297,6 +317,9 @@ class Connection {
       }
       if (buf) this.reader.push(buf);
       this.maybeAcknowledge();
+      if (this.unsentOverflow) {
+        throw new IngestError("RTMP_PEER_NOT_READING", `peer left more than ${MAX_UNSENT_BYTES} bytes of replies unread`);
+      }
     } catch (err) {
       this.fail(err);
     }
@@ -405,7 +428,7 @@ class Connection {
     if (this.connected) throw new IngestError("RTMP_ALREADY_CONNECTED", "second connect on one connection");
     const cmd = isObject(arg) ? arg : {};
     const [app, appQuery] = splitQuery(str(cmd["app"]));
-    this.app = app.replace(/\/+$/, "");
+    this.app = trimTrailingSlashes(app);
     this.appQuery = appQuery;
     this.tcUrl = str(cmd["tcUrl"]);
     this.domain = domainOf(this.tcUrl);
@@ -518,7 +541,13 @@ class Connection {
   }
 
   private write(buf: Buffer): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(buf);
+    if (this.socket.destroyed || !this.socket.writable) return;
+    if (this.socket.writableLength > MAX_UNSENT_BYTES) {
+      // Not thrown here: writes also happen inside the publish listener's accept()/reject().
+      this.unsentOverflow = true;
+      return;
+    }
+    this.socket.write(buf);
   }
 }
 

@@ -3,6 +3,17 @@
  * schema modules and calls the same ControlPlane function the CLI uses.
  */
 import { Input } from "./input.js";
+import {
+  parseCallbackTemplateId,
+  parseCreateCallbackRule,
+  parseCreateCallbackTemplate,
+  parseDeleteCallbackRule,
+  parseDescribeCallbackDeliveries,
+  parseModifyCallbackTemplate,
+  parseNoFields,
+  parseRetryCallbackDelivery,
+  toCallbackDeliveryInfo,
+} from "../callbacks/callback-schema.js";
 import { parseDeleteMedia, parseDescribeMediaInfos, parseSearchMedia } from "../media/media-schema.js";
 import { parseCreateRule, parseDeleteRule } from "../rules/rule-schema.js";
 import type { RecorderService } from "../service.js";
@@ -36,6 +47,44 @@ export const ACTIONS: Record<string, ActionHandler> = {
   StopRecordTask: (s, input, ctx) => s.control.stopTask(parseTaskId(input, ctx), ctx.nowSec),
   DeleteRecordTask: (s, input, ctx) => s.control.deleteTask(parseTaskId(input, ctx)),
   DescribeRecordTask: (s, input, ctx) => s.control.describeTasks(parseDescribeTasks(input, ctx)),
+  // Callbacks (spec §4): templates, rules, and the delivery outbox (our own two actions).
+  CreateLiveCallbackTemplate: async (s, input, ctx) => ({ TemplateId: s.callbacks.createTemplate(parseCreateCallbackTemplate(input, ctx), Date.now()).TemplateId }),
+  ModifyLiveCallbackTemplate: async (s, input, ctx) => {
+    const { TemplateId, patch } = parseModifyCallbackTemplate(input, ctx);
+    s.callbacks.modifyTemplate(TemplateId, patch, Date.now());
+    return {};
+  },
+  DeleteLiveCallbackTemplate: async (s, input, ctx) => {
+    s.callbacks.deleteTemplate(parseCallbackTemplateId(input, ctx));
+    return {};
+  },
+  DescribeLiveCallbackTemplate: async (s, input, ctx) => ({ Template: s.callbacks.template(parseCallbackTemplateId(input, ctx)) }),
+  DescribeLiveCallbackTemplates: async (s, input, ctx) => {
+    parseNoFields(input, ctx);
+    return { Templates: s.callbacks.listTemplates() };
+  },
+  CreateLiveCallbackRule: async (s, input, ctx) => {
+    s.callbacks.createRule(parseCreateCallbackRule(input, ctx), Date.now());
+    return {};
+  },
+  DeleteLiveCallbackRule: async (s, input, ctx) => {
+    s.callbacks.deleteRule(parseDeleteCallbackRule(input, ctx));
+    return {};
+  },
+  DescribeLiveCallbackRules: async (s, input, ctx) => {
+    parseNoFields(input, ctx);
+    return { Rules: s.callbacks.listRules() };
+  },
+  DescribeCallbackDeliveries: async (s, input, ctx) => {
+    const q = parseDescribeCallbackDeliveries(input, ctx);
+    const { totalCount, rows } = s.callbacks.list(q);
+    return { TotalCount: totalCount, DeliverySet: rows.map(toCallbackDeliveryInfo), Counts: s.callbacks.counts() };
+  },
+  RetryCallbackDelivery: async (s, input, ctx) => {
+    s.callbacks.retry(parseRetryCallbackDelivery(input, ctx), Date.now());
+    s.kickCallbacks();
+    return {};
+  },
   // VOD (2018-07-17) actions over the catalog of recordings (spec §9).
   SearchMedia: (s, input, ctx) => s.media.search(parseSearchMedia(input, ctx)),
   DescribeMediaInfos: (s, input, ctx) => s.media.describe(parseDescribeMediaInfos(input, ctx)),

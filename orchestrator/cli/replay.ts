@@ -17,6 +17,8 @@ export interface ReplayOptions {
   speed?: number;
   /** How many times to send the file. */
   loop?: number;
+  /** Called after each tag is handed to the connection, with the timestamp it was sent with. */
+  onSent?: (timestamp: number) => void;
 }
 
 export interface ReplayResult {
@@ -53,8 +55,10 @@ export async function replayFlv(file: string, url: string, opts: ReplayOptions =
           const ahead = at / opts.speed - (performance.now() - started);
           if (ahead > PACING_SLACK_MS) await sleep(ahead);
         }
-        if (!publisher.sendTag({ type: tag.type, timestamp: (first + at) >>> 0, data: tag.data })) await publisher.drain();
+        const timestamp = (first + at) >>> 0;
+        if (!publisher.sendTag({ type: tag.type, timestamp, data: tag.data })) await publisher.drain();
         sent++;
+        opts.onSent?.(timestamp);
       }
     }
   } finally {

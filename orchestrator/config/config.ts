@@ -53,6 +53,19 @@ export interface ServiceConfig {
   };
   /** What a push records when no recording rule (control API) matches it. */
   recordTemplate: RecordTemplate;
+  /** Where finished-file and recording-status events go when no callback rule (control API) matches. */
+  callbacks: {
+    recordNotifyUrl: string;
+    recordStatusNotifyUrl: string;
+    /** CallbackKey: events are signed sign = md5(key + t) (spec §4.2). */
+    callbackKey: string;
+    /** The `appid` field of events. */
+    appId: number;
+    retryIntervalSec: number;
+    timeoutSec: number;
+    /** Retries after the first attempt (the cloud: 12, once a minute). */
+    maxRetries: number;
+  };
   api: {
     /** "auto": signatures required unless the HTTP port is bound to loopback only. */
     auth: "auto" | "on" | "off";
@@ -76,6 +89,7 @@ export function defaultConfig(): ServiceConfig {
     logLevel: "info",
     recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64, retentionSweepSeconds: 60 },
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
+    callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12 },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024 },
   };
 }
@@ -135,6 +149,15 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(isInt(c.recording.maxQueueMegabytes, 1, 4096), "recording.maxQueueMegabytes", "an integer 1-4096", c.recording.maxQueueMegabytes);
   const flow = c.recordTemplate.HlsSpecialParam.FlowContinueDuration;
   check(isInt(flow, 0, 1800), "recordTemplate.HlsSpecialParam.FlowContinueDuration", "an integer 0-1800 (seconds)", flow);
+  for (const key of ["recordNotifyUrl", "recordStatusNotifyUrl"] as const) {
+    const url = c.callbacks[key];
+    check(typeof url === "string" && (url === "" || /^https?:\/\/[^/\s@]+(\/\S*)?$/.test(url)), `callbacks.${key}`, "empty or an http(s) URL", url);
+  }
+  check(typeof c.callbacks.callbackKey === "string" && c.callbacks.callbackKey.length <= 64, "callbacks.callbackKey", "a string of at most 64 characters", "(not shown)");
+  check(isInt(c.callbacks.appId, 0, Number.MAX_SAFE_INTEGER), "callbacks.appId", "a non-negative integer", c.callbacks.appId);
+  check(isInt(c.callbacks.retryIntervalSec, 1, 3600), "callbacks.retryIntervalSec", "an integer 1-3600", c.callbacks.retryIntervalSec);
+  check(isInt(c.callbacks.timeoutSec, 1, 300), "callbacks.timeoutSec", "an integer 1-300", c.callbacks.timeoutSec);
+  check(isInt(c.callbacks.maxRetries, 0, 100), "callbacks.maxRetries", "an integer 0-100", c.callbacks.maxRetries);
   check(["auto", "on", "off"].includes(c.api.auth), "api.auth", "auto|on|off", c.api.auth);
   check(Array.isArray(c.api.credentials), "api.credentials", "a list of {SecretId, SecretKey}", "(not shown)");
   for (const [i, cred] of c.api.credentials.entries()) {

@@ -1,0 +1,318 @@
+/**
+ * Crash recovery: run at start-up, before pushes are accepted. Every
+ * `.recording/` folder is scanned for journals of recordings that did not
+ * close; each of their unfinished files is made whole and playable and moved
+ * into place under the name it would have had:
+ * - FLV: truncated to the last whole tag, duration patched into onMetaData;
+ * - MP4: the fragmented copy remuxed (-c copy) into a regular MP4 with moov;
+ * - AAC: truncated to the last whole ADTS frame;
+ * - HLS: a half-written last .ts is cut to whole TS packets and appended,
+ *   then the playlist is closed with ENDLIST.
+ * Files that cannot be recovered stay where they are and are reported.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { errorMessage } from "../errors.js";
+import { parseFlv } from "../flv/flv-format.js";
+import { describeTag } from "../flv/tag-info.js";
+import { TagType } from "../flv/types.js";
+import type { Logger } from "../logger.js";
+import { scanAdts } from "../mux/adts.js";
+import type { OutputFormat } from "../mux/types.js";
+import { moveIntoPlace } from "../segment/file-sink.js";
+import { MediaClock } from "../segment/media-clock.js";
+import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
+import { finalizePlaylist, type HlsPlaylistState } from "../splice/hls-state.js";
+import { JOURNAL_SUFFIX, type JournalFileOpen, type JournalStart, parseJournal } from "./journal.js";
+
+export const IN_PROGRESS_FOLDER = ".recording";
+/** MPEG-TS packets are 188 bytes (ISO/IEC 13818-1). */
+const TS_PACKET = 188;
+/** The AMF0 bytes of the "duration" key inside onMetaData's ECMA array, followed by the number marker. */
+const DURATION_KEY = Buffer.concat([Buffer.from([0x00, 0x08]), Buffer.from("duration", "latin1"), Buffer.from([0x00])]);
+
+export interface RecoveredFile {
+  recordingId: string;
+  domain: string;
+  app: string;
+  stream: string;
+  format: OutputFormat;
+  path: string;
+  startMs: number;
+  endMs: number;
+  durationSec: number;
+  sizeBytes: number;
+  mediaStartMs: number;
+  /** The orchestrator's context from the journal (template, task, stream_param...). */
+  context: Record<string, unknown>;
+}
+
+export interface RecoveryReport {
+  recovered: RecoveredFile[];
+  failed: { path: string; error: string }[];
+}
+
+/** Media duration of a file as ffmpeg reads it (stream copy to null), in ms. */
+async function ffmpegDurationMs(ffmpegPath: string, path: string): Promise<number> {
+  const out = await runFfmpeg(ffmpegPath, ["-nostdin", "-v", "error", "-i", `file:${path}`, "-map", "0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"]);
+  const times = [...out.matchAll(/out_time_us=(\d+)/g)].map((m) => Number(m[1]));
+  return Math.round((times.at(-1) ?? 0) / 1000);
+}
+
+function runFfmpeg(ffmpegPath: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`ffmpeg exited ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export class Recovery {
+  private readonly report: RecoveryReport = { recovered: [], failed: [] };
+
+  constructor(
+    private readonly recordingsRoot: string,
+    private readonly ffmpegPath: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Recovers every unfinished recording under the recordings folder. */
+  async run(): Promise<RecoveryReport> {
+    for (const folder of await this.inProgressFolders()) {
+      for (const name of await readdir(folder)) {
+        if (name.endsWith(JOURNAL_SUFFIX)) await this.recoverJournal(join(folder, name));
+      }
+    }
+    return this.report;
+  }
+
+  /** recordings/<domain>/<app>/<stream>/.recording */
+  private async inProgressFolders(): Promise<string[]> {
+    const out: string[] = [];
+    const list = (dir: string) => readdir(dir, { withFileTypes: true }).then((e) => e.filter((d) => d.isDirectory() && !d.name.startsWith(".")).map((d) => join(dir, d.name)), () => [] as string[]);
+    for (const domain of await list(this.recordingsRoot)) {
+      for (const app of await list(domain)) {
+        for (const stream of await list(app)) {
+          if (await exists(join(stream, IN_PROGRESS_FOLDER))) out.push(join(stream, IN_PROGRESS_FOLDER));
+        }
+      }
+    }
+    return out;
+  }
+
+  private async recoverJournal(journalPath: string): Promise<void> {
+    const entries = parseJournal(await readFile(journalPath, "utf8"));
+    const start = entries.find((e): e is JournalStart => e.kind === "start");
+    if (!start) {
+      await rm(journalPath, { force: true });
+      return;
+    }
+    const done = new Set(entries.flatMap((e) => (e.kind === "done" ? [e.path] : [])));
+    const opens = entries.filter((e): e is JournalFileOpen => e.kind === "open" && !done.has(e.path));
+    const directory = dirname(dirname(journalPath));
+    let ok = true;
+    for (const file of opens) ok = (await this.attempt(file.path, () => this.recoverFile(start, file, directory))) && ok;
+    if (start.hlsLivePath) ok = (await this.attempt(start.hlsLivePath, () => this.recoverHls(start, directory))) && ok;
+    if (ok) await rm(journalPath, { force: true });
+  }
+
+  private async attempt(path: string, work: () => Promise<RecoveredFile | undefined>): Promise<boolean> {
+    try {
+      const file = await work();
+      if (file) {
+        this.report.recovered.push(file);
+        this.logger.info("recovered a recording file after a crash", { format: file.format, path: file.path, durationSec: file.durationSec });
+      }
+      return true;
+    } catch (err) {
+      this.report.failed.push({ path, error: errorMessage(err) });
+      this.logger.error("cannot recover a recording file; it stays in .recording", { path, error: errorMessage(err) });
+      return false;
+    }
+  }
+
+  private async place(start: JournalStart, directory: string, format: OutputFormat, src: string, startTimestamp: number, durationMs: number): Promise<RecoveredFile> {
+    const startMs = start.wallStartMs + ((startTimestamp - start.firstTimestamp) | 0);
+    const base = renderVodFileName(start.vodFileNames[format] || DEFAULT_VOD_FILE_NAME, {
+      streamId: start.stream,
+      startMs,
+      endMs: startMs + durationMs,
+      utcOffsetMinutes: start.utcOffsetMinutes,
+    });
+    const ext = format === "hls" ? "m3u8" : format;
+    const path = await moveIntoPlace(src, directory, base, ext);
+    return {
+      recordingId: start.recordingId,
+      domain: start.domain,
+      app: start.app,
+      stream: start.stream,
+      format,
+      path,
+      startMs,
+      endMs: startMs + durationMs,
+      durationSec: durationMs / 1000,
+      sizeBytes: (await stat(path)).size,
+      mediaStartMs: startTimestamp,
+      context: start.context,
+    };
+  }
+
+  private async recoverFile(start: JournalStart, file: JournalFileOpen, directory: string): Promise<RecoveredFile | undefined> {
+    if (file.format === "flv") {
+      if (!(await exists(file.path))) return undefined;
+      const buf = await readFile(file.path);
+      const parsed = parseFlv(buf);
+      const clock = new MediaClock();
+      for (const tag of parsed.tags) {
+        if (tag.type !== TagType.Script && describeTag(tag).kind === "frame") clock.observe(tag.type === TagType.Video, tag.timestamp);
+      }
+      if (clock.start === undefined) {
+        await rm(file.path, { force: true });
+        return undefined;
+      }
+      await truncate(file.path, parsed.validLength);
+      const meta = parsed.tags[0];
+      const keyAt = meta && meta.type === TagType.Script ? meta.data.indexOf(DURATION_KEY) : -1;
+      if (meta && keyAt >= 0) {
+        const offset = meta.data.byteOffset - buf.byteOffset + keyAt + DURATION_KEY.length;
+        const fh = await open(file.path, "r+");
+        const bytes = Buffer.alloc(8);
+        bytes.writeDoubleBE(clock.durationMs / 1000);
+        await fh.write(bytes, 0, 8, offset);
+        await fh.sync();
+        await fh.close();
+      }
+      return this.place(start, directory, "flv", file.path, file.startTimestamp, clock.durationMs);
+    }
+    if (file.format === "aac") {
+      if (!(await exists(file.path))) return undefined;
+      const scan = scanAdts(await readFile(file.path));
+      if (scan.frames === 0) {
+        await rm(file.path, { force: true });
+        return undefined;
+      }
+      await truncate(file.path, scan.validLength);
+      return this.place(start, directory, "aac", file.path, file.startTimestamp, scan.durationMs);
+    }
+    // MP4: the regular file has no moov after a crash; the fragmented copy is whole up to its last fragment.
+    const frag = file.fragmentedPath;
+    if (!frag || !(await exists(frag))) return undefined;
+    const fixed = `${file.path}.recovered`;
+    await runFfmpeg(this.ffmpegPath, ["-nostdin", "-v", "error", "-y", "-i", `file:${frag}`, "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", `file:${fixed}`]);
+    const durationMs = await ffmpegDurationMs(this.ffmpegPath, fixed);
+    const recovered = await this.place(start, directory, "mp4", fixed, file.startTimestamp, durationMs);
+    await rm(frag, { force: true });
+    await rm(file.path, { force: true });
+    return recovered;
+  }
+
+  private async recoverHls(start: JournalStart, directory: string): Promise<RecoveredFile | undefined> {
+    const livePath = start.hlsLivePath!;
+    const inProgress = dirname(livePath);
+    const text = await readFile(livePath, "utf8").catch(() => undefined);
+    const state: HlsPlaylistState = {
+      directory,
+      folder: "",
+      livePath,
+      streamId: start.stream,
+      vodFileName: start.vodFileNames.hls ?? "",
+      utcOffsetMinutes: start.utcOffsetMinutes,
+      startMs: start.wallStartMs,
+      endMs: start.wallStartMs,
+      mediaStartMs: start.firstTimestamp,
+      media: {},
+      sizeBytes: 0,
+      segments: [],
+      liveTargetSec: 1,
+    };
+    if (text !== undefined) {
+      let duration = 0;
+      let discontinuity = false;
+      for (const line of text.split("\n")) {
+        if (line.startsWith("#EXTINF:")) duration = Number.parseFloat(line.slice(8));
+        else if (line === "#EXT-X-DISCONTINUITY") discontinuity = true;
+        else if (line && !line.startsWith("#")) {
+          const uri = line.replace(/^\.\.\//, "");
+          state.folder = uri.split("/")[0]!;
+          state.segments.push({ uri, durationSec: duration, discontinuity });
+          state.sizeBytes += (await stat(join(directory, uri)).catch(() => ({ size: 0 }))).size;
+          discontinuity = false;
+        }
+      }
+    }
+    // ffmpeg's half-written segments of this recording: whole TS packets are playable.
+    const prefix = `${basename(livePath, ".m3u8")}.`;
+    const partials = (await readdir(inProgress)).filter((n) => n.startsWith(prefix) && n.endsWith(".ts")).sort();
+    for (const name of partials) {
+      const path = join(inProgress, name);
+      const size = (await stat(path)).size;
+      await truncate(path, size - (size % TS_PACKET));
+      const durationMs = size >= TS_PACKET ? await ffmpegDurationMs(this.ffmpegPath, path).catch(() => 0) : 0;
+      if (durationMs <= 0) {
+        await rm(path, { force: true });
+        continue;
+      }
+      if (!state.folder) state.folder = await this.reserveFolder(directory, start);
+      const segName = `${String(state.segments.length).padStart(6, "0")}.ts`;
+      await rename(path, join(directory, state.folder, segName));
+      state.segments.push({ uri: `${state.folder}/${segName}`, durationSec: durationMs / 1000, discontinuity: false });
+      state.sizeBytes += size - (size % TS_PACKET);
+    }
+    if (state.segments.length === 0) {
+      await rm(livePath, { force: true });
+      return undefined;
+    }
+    const final = await finalizePlaylist(state);
+    if (!final) return undefined;
+    return {
+      recordingId: start.recordingId,
+      domain: start.domain,
+      app: start.app,
+      stream: start.stream,
+      format: "hls",
+      path: final.path,
+      startMs: final.startMs,
+      endMs: final.endMs,
+      durationSec: final.durationSec,
+      sizeBytes: final.sizeBytes,
+      mediaStartMs: start.firstTimestamp,
+      context: start.context,
+    };
+  }
+
+  private async reserveFolder(directory: string, start: JournalStart): Promise<string> {
+    const base = renderVodFileName("{StreamID}_{StartYear}-{StartMonth}-{StartDay}-{StartHour}-{StartMinute}-{StartSecond}", {
+      streamId: start.stream,
+      startMs: start.wallStartMs,
+      endMs: start.wallStartMs,
+      utcOffsetMinutes: start.utcOffsetMinutes,
+    });
+    for (let n = 0; n < 1000; n++) {
+      const name = n === 0 ? base : `${base}_${n}`;
+      try {
+        await mkdir(join(directory, name));
+        return name;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+    }
+    throw new Error(`no free segment folder name for ${base}`);
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Delivers the callback outbox (spec §4.1): POST JSON to the receiver,
+ * success = any 2xx; anything else (other status, timeout, refused
+ * connection, DNS failure) is a failed attempt, retried after
+ * `retryIntervalMs`. `maxAttempts` counts every attempt, the first included:
+ * the default 13 = the first try + the 12 retries of the current doc; the
+ * attempt that makes `attempts` reach it turns the row 'failed' (see
+ * CallbackStore.retry to send it again).
+ *
+ * Isolation: sends run concurrently (at most `maxInFlight`, at most
+ * `maxInFlightPerHost` per receiver host:port) and each is bounded by
+ * `timeoutMs`, so a slow or dead receiver only holds its own host's slots.
+ * Enqueueing is a synchronous, committed insert (CallbackStore.enqueue)
+ * independent of sending; `kick()` merely wakes the loop.
+ *
+ * Delivery is at least once: a crash while a send is in flight leaves the
+ * row pending, so it is sent again after restart (receivers de-duplicate on
+ * file_id, as with the cloud).
+ *
+ * Choices where the spec is silent:
+ * - the signature is computed per attempt (t = now + 600 s), so a retry
+ *   never carries an expired `t`;
+ * - redirects are not followed (a 3xx is a failed attempt), the response
+ *   body is discarded unread;
+ * - the next attempt is due `retryIntervalMs` after the failed attempt
+ *   ended (a fixed interval, as the doc's "every 1 minute");
+ * - `failed` is emitted once, when a row becomes 'failed'; failed attempts
+ *   before that are logged (warn) only.
+ * Never logged: the callback key, the sign, the body.
+ */
+import type { Logger } from "../../engine/logger.js";
+import { TypedEmitter } from "../../engine/typed-emitter.js";
+import { signEvent } from "./callback-messages.js";
+import { type CallbackStore, hostOf } from "./callback-store.js";
+import type { DueDelivery } from "./types.js";
+
+export const DEFAULT_RETRY_INTERVAL_MS = 60_000;
+export const DEFAULT_TIMEOUT_MS = 20_000;
+/** First try + 12 retries (spec §4.1, doc 267/32744). */
+export const DEFAULT_MAX_ATTEMPTS = 13;
+export const DEFAULT_POLL_MS = 1000;
+export const DEFAULT_MAX_IN_FLIGHT = 16;
+export const DEFAULT_MAX_IN_FLIGHT_PER_HOST = 4;
+
+export interface CallbackDispatcherOptions {
+  store: CallbackStore;
+  logger: Logger;
+  /** Wait between a failed attempt and the next one. */
+  retryIntervalMs?: number;
+  /** Per attempt: no complete response headers within this -> failed attempt. */
+  timeoutMs?: number;
+  /** Attempts in all, the first included; reaching it makes the delivery 'failed'. */
+  maxAttempts?: number;
+  /** How often the outbox is checked for due rows (besides kick() and finished sends). */
+  pollMs?: number;
+  maxInFlight?: number;
+  maxInFlightPerHost?: number;
+  /** Clock for due times and signatures (ms). Default Date.now. */
+  now?: () => number;
+  fetch?: typeof fetch;
+}
+
+export type CallbackDispatcherEvents = {
+  delivered: [{ id: number; url: string; attempts: number }];
+  failed: [{ id: number; url: string; error: string }];
+};
+
+/** The text recorded for a failed attempt (no secrets: the URL, key and body are not in it). */
+function describeFailure(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error) {
+    if (err.name === "TimeoutError" || err.name === "AbortError") return `no response within ${timeoutMs} ms`;
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof Error) {
+      const code = (cause as { code?: unknown }).code;
+      const parts = [typeof code === "string" && !cause.message.includes(code) ? code : "", cause.message].filter((p) => p !== "");
+      return parts.length > 0 ? `${err.message}: ${parts.join(" ")}` : err.message;
+    }
+    return err.message;
+  }
+  return String(err);
+}
+
+export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
+  private readonly store: CallbackStore;
+  private readonly logger: Logger;
+  private readonly retryIntervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly pollMs: number;
+  private readonly maxInFlight: number;
+  private readonly maxInFlightPerHost: number;
+  private readonly now: () => number;
+  private readonly fetchImpl: typeof fetch;
+
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly perHost = new Map<string, number>();
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  private stopping: Promise<void> | undefined;
+
+  constructor(opts: CallbackDispatcherOptions) {
+    super(opts.logger);
+    this.store = opts.store;
+    this.logger = opts.logger;
+    this.retryIntervalMs = opts.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    this.pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+    this.maxInFlightPerHost = Math.max(1, opts.maxInFlightPerHost ?? DEFAULT_MAX_IN_FLIGHT_PER_HOST);
+    this.now = opts.now ?? Date.now;
+    this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  /** Sends currently in flight. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Starts the loop (idempotent); due rows left from a previous run are sent at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = undefined;
+    this.schedule(0);
+  }
+
+  /** Checks the outbox now (call after an enqueue). No-op when stopped. */
+  kick(): void {
+    this.schedule(0);
+  }
+
+  /**
+   * Stops taking new rows and resolves when the sends in flight have ended
+   * (each is bounded by timeoutMs) and their outcome is recorded. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stopping = (async () => {
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+    })();
+    return this.stopping;
+  }
+
+  /** Arms the single wake-up timer for `delayMs` from now, unless one fires earlier already. */
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    const at = Date.now() + delayMs;
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tick();
+    }, delayMs);
+  }
+
+  private tick(): void {
+    if (!this.running) return;
+    try {
+      this.fill();
+    } catch (err) {
+      this.logger.error("callback outbox check failed", { error: describeFailure(err, this.timeoutMs) });
+    }
+    this.schedule(this.pollMs);
+  }
+
+  /** Starts sends for due rows while there are free slots, host caps respected. */
+  private fill(): void {
+    const free = this.maxInFlight - this.inFlight.size;
+    if (free <= 0) return;
+    const saturated = [...this.perHost].filter(([, n]) => n >= this.maxInFlightPerHost).map(([host]) => host);
+    const rows = this.store.due(this.now(), free, {
+      excludeIds: [...this.inFlight.keys()],
+      excludeHosts: saturated,
+      perHost: this.maxInFlightPerHost,
+    });
+    for (const row of rows) {
+      if (this.inFlight.size >= this.maxInFlight) break;
+      const host = hostOf(row.url);
+      const n = this.perHost.get(host) ?? 0;
+      if (n >= this.maxInFlightPerHost) continue;
+      this.perHost.set(host, n + 1);
+      const send = this.send(row)
+        .catch((err: unknown) => {
+          this.logger.error("callback delivery bookkeeping failed", { id: row.id, error: describeFailure(err, this.timeoutMs) });
+        })
+        .finally(() => {
+          this.inFlight.delete(row.id);
+          const left = (this.perHost.get(host) ?? 1) - 1;
+          if (left <= 0) this.perHost.delete(host);
+          else this.perHost.set(host, left);
+          this.schedule(0); // a slot is free
+        });
+      this.inFlight.set(row.id, send);
+    }
+  }
+
+  /** One attempt: sign now, POST, record the outcome. */
+  private async send(row: DueDelivery): Promise<void> {
+    const body = signEvent(row.body, row.callbackKey, Math.floor(this.now() / 1000));
+    let error: string | undefined;
+    try {
+      const res = await this.fetchImpl(row.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        redirect: "manual",
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      await res.body?.cancel().catch(() => {});
+      if (res.status < 200 || res.status > 299) error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = describeFailure(err, this.timeoutMs);
+    }
+    const endMs = this.now();
+    if (error === undefined) {
+      const attempts = this.store.markDelivered(row.id, endMs);
+      if (attempts === undefined) return; // no longer pending (changed meanwhile)
+      this.logger.info("callback delivered", { id: row.id, url: row.url, eventType: row.eventType, attempts });
+      this.emit("delivered", { id: row.id, url: row.url, attempts });
+      return;
+    }
+    const result = this.store.markFailedAttempt(row.id, error, endMs + this.retryIntervalMs, this.maxAttempts);
+    if (result === undefined) return;
+    if (result.status === "failed") {
+      this.logger.error("callback delivery failed for good", { id: row.id, url: row.url, attempts: result.attempts, error });
+      this.emit("failed", { id: row.id, url: row.url, error });
+    } else {
+      this.logger.warn("callback attempt failed", {
+        id: row.id,
+        url: row.url,
+        attempt: result.attempts,
+        maxAttempts: this.maxAttempts,
+        retryInMs: this.retryIntervalMs,
+        error,
+      });
+      this.schedule(this.retryIntervalMs);
+    }
+  }
+}
