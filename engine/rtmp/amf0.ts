@@ -35,6 +35,17 @@ export const AMF0_MAX_DEPTH = 32;
 /** Total values (nested included) accepted in one decodeAmf0 call. */
 export const AMF0_MAX_VALUES = 10_000;
 
+/**
+ * Bytes that invalid UTF-8 may add, in one decodeAmf0 call, when the decoded
+ * strings are encoded again (an invalid byte decodes to U+FFFD, 3 bytes in
+ * UTF-8). Past it the input is refused (AMF_BAD_UTF8), so re-encoding what the
+ * decoder returned (the FLV muxer re-encodes the publisher's onMetaData) stays
+ * within a few KiB of the input: an 8 MiB message of 0xff bytes would
+ * otherwise come back as 24 MiB, more than an FLV tag holds. A stray invalid
+ * byte here and there (a Latin-1 title) is still decoded as before.
+ */
+export const AMF0_MAX_UTF8_GROWTH = 64 * 1024;
+
 /** Encoder-side guard against cyclic values; deeper than the decoder accepts so tests can build hostile input. */
 const ENCODE_MAX_DEPTH = 1024;
 
@@ -44,6 +55,8 @@ const SHORT_STRING_MAX = 0xffff;
 class Decoder {
   pos = 0;
   values = 0;
+  /** Bytes re-encoding the strings decoded so far would add (invalid UTF-8 only). */
+  private utf8Growth = 0;
 
   constructor(private readonly buf: Buffer) {}
 
@@ -83,7 +96,24 @@ class Decoder {
     this.need(len);
     const s = this.buf.toString("utf8", this.pos, this.pos + len);
     this.pos += len;
+    // Only invalid UTF-8 makes the re-encoding longer than the source bytes.
+    const grown = len === 0 ? 0 : Buffer.byteLength(s, "utf8") - len;
+    if (grown > 0) {
+      this.utf8Growth += grown;
+      if (this.utf8Growth > AMF0_MAX_UTF8_GROWTH) {
+        throw new ParseError("AMF_BAD_UTF8", `AMF0: more than ${AMF0_MAX_UTF8_GROWTH} bytes of invalid UTF-8 replacement before offset ${this.pos}`);
+      }
+    }
     return s;
+  }
+
+  /** A property name; refused when its UTF-8 re-encoding would not fit the 16-bit length again (invalid UTF-8). */
+  private key(len: number): string {
+    const key = this.utf8(len);
+    if (len > SHORT_STRING_MAX / 3 && Buffer.byteLength(key, "utf8") > SHORT_STRING_MAX) {
+      throw new ParseError("AMF_BAD_UTF8", `AMF0: property name of ${len} bytes is longer than ${SHORT_STRING_MAX} bytes as UTF-8`);
+    }
+    return key;
   }
 
   private count(): void {
@@ -168,7 +198,7 @@ class Decoder {
           return obj;
         }
       }
-      const key = this.utf8(keyLen);
+      const key = this.key(keyLen);
       const v = this.value(depth);
       if (key === "__proto__") {
         // A plain assignment would replace the prototype instead of adding a key.

@@ -2,6 +2,7 @@ export {
   type Amf0Object,
   type Amf0Value,
   AMF0_MAX_DEPTH,
+  AMF0_MAX_UTF8_GROWTH,
   AMF0_MAX_VALUES,
   Amf0Marker,
   decodeAmf0,
