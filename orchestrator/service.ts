@@ -23,7 +23,8 @@ import { recordFileEvent, recordStatusEvent, type RecordStatusEventName } from "
 import { CallbackStore } from "./callbacks/callback-store.js";
 import { SqliteCatalog } from "./catalog/sqlite-catalog.js";
 import type { Catalog, OpenPlaylist, RecordingFile, StoredTask } from "./catalog/types.js";
-import { type FormatParams, recordingSettings, type ServiceConfig } from "./config/config.js";
+import { checkPushAuth, type PushAuthConfig } from "./auth/push-auth.js";
+import { type FormatParams, pushAuthRequired, recordingSettings, type ServiceConfig } from "./config/config.js";
 import { ControlPlane, MAX_OVERLAPPING_TASKS } from "./control-plane.js";
 import { LivePush } from "./live-push.js";
 import { MediaLibrary } from "./media/media-library.js";
@@ -81,6 +82,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   readonly callbacks: CallbackStore;
   private readonly dispatcher: CallbackDispatcher;
   private statusSeq = 0;
+  /** Push authentication settings, when publishers must sign their URLs. */
+  private readonly pushAuth: PushAuthConfig | undefined;
   private readonly rtmp: RtmpServer;
   private readonly http: HttpApi;
   private readonly pushes = new Map<string, LivePush>();
@@ -126,6 +129,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       timeoutMs: cb.timeoutSec * 1000,
       maxAttempts: cb.maxRetries + 1,
     });
+    this.pushAuth = pushAuthRequired(config) ? { keys: config.pushAuth.keys, authDeltaSec: config.pushAuth.authDeltaSec } : undefined;
     this.rtmp = new RtmpServer({ logger: log });
     this.rtmp.on("publish", (req) => this.onPublish(req));
     this.http = new HttpApi(this);
@@ -157,6 +161,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       http: `http://${config.http.host}:${service.httpPort}/healthz`,
       dataDir: config.dataDir,
       apiAuth: service.http.authRequired ? "TC3-HMAC-SHA256 required" : "off (loopback)",
+      pushAuth: service.pushAuth ? "txSecret required" : "off (loopback)",
     });
     return service;
   }
@@ -239,6 +244,14 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       this.logger.warn("publish refused", { code: err instanceof IngestError ? err.code : "INVALID_STREAM_NAME", reason: message, remote: req.remoteAddress });
       req.reject("NetStream.Publish.BadName", message);
       return;
+    }
+    if (this.pushAuth) {
+      const auth = checkPushAuth(this.pushAuth, req.domain, req.stream, req.query, Math.floor(Date.now() / 1000));
+      if (!auth.ok) {
+        this.logger.warn("publish refused: push authentication failed", { domain: req.domain, app: req.app, stream: req.stream, reason: auth.reason, remote: req.remoteAddress });
+        req.reject("NetStream.Publish.Rejected", `authentication failed: ${auth.reason}`);
+        return;
+      }
     }
     const push = new LivePush(randomUUID(), req.accept());
     this.pushes.set(push.id, push);

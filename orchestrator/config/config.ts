@@ -66,6 +66,15 @@ export interface ServiceConfig {
     /** Retries after the first attempt (the cloud: 12, once a minute). */
     maxRetries: number;
   };
+  /** Push authentication (spec §7): txSecret = md5(key + StreamName + txTime). */
+  pushAuth: {
+    /** "auto": required unless RTMP listens on loopback only. */
+    mode: "auto" | "on" | "off";
+    /** Per push domain ("*" for any other domain): primary and optional backup key. */
+    keys: Record<string, { primary: string; backup?: string }>;
+    /** Seconds a push URL stays valid after its txTime. */
+    authDeltaSec: number;
+  };
   api: {
     /** "auto": signatures required unless the HTTP port is bound to loopback only. */
     auth: "auto" | "on" | "off";
@@ -90,14 +99,23 @@ export function defaultConfig(): ServiceConfig {
     recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64, retentionSweepSeconds: 60 },
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
     callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12 },
+    pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0 },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024 },
   };
+}
+
+const LOOPBACK = ["127.0.0.1", "::1", "localhost"];
+
+/** Whether publishers must sign push URLs: "auto" means yes unless RTMP listens on loopback only. */
+export function pushAuthRequired(c: ServiceConfig): boolean {
+  if (c.pushAuth.mode !== "auto") return c.pushAuth.mode === "on";
+  return !LOOPBACK.includes(c.rtmp.host);
 }
 
 /** Whether API requests must be signed: "auto" means yes unless HTTP listens on loopback only. */
 export function apiAuthRequired(c: ServiceConfig): boolean {
   if (c.api.auth !== "auto") return c.api.auth === "on";
-  return !["127.0.0.1", "::1", "localhost"].includes(c.http.host);
+  return !LOOPBACK.includes(c.http.host);
 }
 
 export const TEMPLATE_KEYS: Record<OutputFormat, "FlvParam" | "HlsParam" | "Mp4Param" | "AacParam"> = {
@@ -118,7 +136,9 @@ function merge(base: Json, patch: unknown, path: string): void {
     if (!(key in base) && !(path.endsWith("Param") && (key === "VodFileName" || key === "StorageTime"))) {
       throw new ConfigError("CONFIG_UNKNOWN_KEY", `unknown config key ${where}`);
     }
-    if (isObject(base[key])) merge(base[key] as Json, value, where);
+    // Free-form maps (domain -> keys) are taken whole; everything else is checked key by key.
+    if (where === "pushAuth.keys") base[key] = value;
+    else if (isObject(base[key])) merge(base[key] as Json, value, where);
     else base[key] = value;
   }
 }
@@ -158,6 +178,19 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(isInt(c.callbacks.retryIntervalSec, 1, 3600), "callbacks.retryIntervalSec", "an integer 1-3600", c.callbacks.retryIntervalSec);
   check(isInt(c.callbacks.timeoutSec, 1, 300), "callbacks.timeoutSec", "an integer 1-300", c.callbacks.timeoutSec);
   check(isInt(c.callbacks.maxRetries, 0, 100), "callbacks.maxRetries", "an integer 0-100", c.callbacks.maxRetries);
+  check(["auto", "on", "off"].includes(c.pushAuth.mode), "pushAuth.mode", "auto|on|off", c.pushAuth.mode);
+  check(isInt(c.pushAuth.authDeltaSec, 0, 31_536_000), "pushAuth.authDeltaSec", "an integer 0-31536000", c.pushAuth.authDeltaSec);
+  check(isObject(c.pushAuth.keys), "pushAuth.keys", "an object of domain -> {primary, backup}", "(not shown)");
+  for (const [domain, k] of Object.entries(c.pushAuth.keys)) {
+    const ok =
+      isObject(k) &&
+      typeof k.primary === "string" &&
+      k.primary.length >= 8 &&
+      (k.backup === undefined || (typeof k.backup === "string" && k.backup.length >= 8)) &&
+      Object.keys(k).every((x) => x === "primary" || x === "backup");
+    // Never echo the value: it holds secrets.
+    check(ok, `pushAuth.keys[${JSON.stringify(domain)}]`, "{primary, backup?} with keys of 8+ characters", "(not shown)");
+  }
   check(["auto", "on", "off"].includes(c.api.auth), "api.auth", "auto|on|off", c.api.auth);
   check(Array.isArray(c.api.credentials), "api.credentials", "a list of {SecretId, SecretKey}", "(not shown)");
   for (const [i, cred] of c.api.credentials.entries()) {
