@@ -11,7 +11,8 @@ import { createLogger, type Logger } from "../engine/logger.js";
 import { type FfmpegBinary, locateFfmpeg } from "../engine/mux/ffmpeg-binary.js";
 import { OUTPUT_FORMATS } from "../engine/mux/types.js";
 import { Recording } from "../engine/pipeline/recording.js";
-import { IN_PROGRESS_FOLDER, Recovery } from "../engine/pipeline/recovery.js";
+import { JOURNAL_SUFFIX } from "../engine/pipeline/journal.js";
+import { IN_PROGRESS_FOLDER, type RecoveredFile, Recovery } from "../engine/pipeline/recovery.js";
 import type { CompletedFile, RecordingSettings, RecordingStats } from "../engine/pipeline/types.js";
 import { finalizePlaylist, type HlsPlaylistState } from "../engine/splice/hls-state.js";
 import { type PublishRequest, RtmpServer } from "../engine/rtmp/rtmp-server.js";
@@ -26,7 +27,7 @@ import type { Catalog, OpenPlaylist, RecordingFile, StoredTask } from "./catalog
 import { checkPushAuth, type PushAuthConfig } from "./auth/push-auth.js";
 import { type FormatParams, pushAuthRequired, recordingSettings, type ServiceConfig } from "./config/config.js";
 import { ControlPlane, MAX_OVERLAPPING_TASKS } from "./control-plane.js";
-import { LivePush } from "./live-push.js";
+import { type Attachment, LivePush } from "./live-push.js";
 import { MediaLibrary } from "./media/media-library.js";
 import { matchRule } from "./rules/rule-matcher.js";
 
@@ -96,6 +97,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   private readonly spliceTimers = new Map<string, NodeJS.Timeout>();
   /** Recordings of a splice key still closing: a quick re-publish waits for their playlist. */
   private readonly closingBySpliceKey = new Map<string, Promise<void>>();
+  /** Each live recording's close, handled (catalogued, salvaged, reported). */
+  private readonly closing = new Map<Recording, Promise<void>>();
   private taskSync: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
 
@@ -375,7 +378,9 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     recording.on("hlsOpen", (state) =>
       void this.keepPlaylistOpen(spliceKey(push, taskId), state, settings.hlsFlowContinueSec, { ...fileMeta, storageTimeSec: settings.formats.hls.storageTimeSec ?? 0 }),
     );
-    push.attach({ recording, taskId, templateId });
+    const attachment = { recording, taskId, templateId };
+    push.attach(attachment);
+    this.watchClose(push, attachment);
     if (resume) this.logger.info("continuing an open HLS playlist after a discontinuity", { ...where, segments: resume.state.segments.length });
     this.logger.info("recording attached", { ...where, templateId, ...(taskEnd ? { taskEnd } : {}) });
   }
@@ -519,22 +524,25 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
 
   private async recoverAfterCrash(): Promise<void> {
     const report = await new Recovery(this.recordingsDir, this.ffmpeg.path, this.logger).run();
-    for (const f of report.recovered) {
-      const ctx = f.context as Partial<FileMeta> & { storageTimeSec?: Partial<Record<string, number>> };
-      const meta: FileMeta = {
-        recordingId: f.recordingId,
-        domain: f.domain,
-        app: f.app,
-        stream: f.stream,
-        taskId: ctx.taskId ?? "",
-        templateId: ctx.templateId ?? 0,
-        streamParam: ctx.streamParam ?? "",
-      };
-      await this.indexFile({ ...f, index: 0, media: {} }, meta, ctx.storageTimeSec?.[f.format] ?? 0);
-    }
+    for (const f of report.recovered) await this.indexRecovered(f);
     if (report.recovered.length > 0 || report.failed.length > 0) {
       this.logger.warn("crash recovery", { recovered: report.recovered.length, failed: report.failed.length });
     }
+  }
+
+  /** Catalogs (and reports) a file recovery made whole, with the context its journal kept. */
+  private async indexRecovered(f: RecoveredFile): Promise<void> {
+    const ctx = f.context as Partial<FileMeta> & { storageTimeSec?: Partial<Record<string, number>> };
+    const meta: FileMeta = {
+      recordingId: f.recordingId,
+      domain: f.domain,
+      app: f.app,
+      stream: f.stream,
+      taskId: ctx.taskId ?? "",
+      templateId: ctx.templateId ?? 0,
+      streamParam: ctx.streamParam ?? "",
+    };
+    await this.indexFile({ ...f, index: 0, media: {} }, meta, ctx.storageTimeSec?.[f.format] ?? 0);
   }
 
   /** At start: close playlists whose window passed while the service was down; wait for the others. */
@@ -549,21 +557,45 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     }
   }
 
+  /** Ends a recording (push ended, task window closed, service stopping); resolves once it is closed and handled. */
   private endRecording(push: LivePush, recordingId: string): Promise<void> {
-    const a = push.detach(recordingId);
+    const a = push.attachments.get(recordingId);
     if (!a) return Promise.resolve();
-    const work = a.recording.end().then((stats) => {
-      this.logger.info("recording closed", { push: push.id, recording: recordingId, files: stats.filesCompleted, dropped: stats.droppedFrames, errors: stats.errors });
-      this.emit("recordingClosed", { ...stats, domain: push.domain, app: push.app, stream: push.stream, taskId: a.taskId, templateId: a.templateId });
+    void a.recording.end();
+    return this.closing.get(a.recording) ?? Promise.resolve();
+  }
+
+  /** Follows a recording to its close, whoever ends it (it ends itself on a full disk). */
+  private watchClose(push: LivePush, a: Omit<Attachment, "waitingForKeyframe">): void {
+    const work = new Promise<void>((resolve) => {
+      a.recording.once("closed", (stats) => void this.recordingClosed(push, a, stats).finally(resolve));
     });
+    this.closing.set(a.recording, work);
     this.ending.add(work);
     const key = spliceKey(push, a.taskId);
-    this.closingBySpliceKey.set(key, work);
     void work.finally(() => {
       this.ending.delete(work);
+      this.closing.delete(a.recording);
       if (this.closingBySpliceKey.get(key) === work) this.closingBySpliceKey.delete(key);
     });
-    return work;
+    // A quick re-publish waits for this recording's playlist before looking for one to continue.
+    this.closingBySpliceKey.set(key, work);
+  }
+
+  private async recordingClosed(push: LivePush, a: Omit<Attachment, "waitingForKeyframe">, stats: RecordingStats): Promise<void> {
+    push.detach(a.recording.target.id);
+    this.logger.info("recording closed", { push: push.id, recording: stats.id, files: stats.filesCompleted, dropped: stats.droppedFrames, errors: stats.errors });
+    if (stats.errors > 0) {
+      // Files it could not close stay journalled: make them whole now (and again at the next start if this fails too).
+      const journal = join(a.recording.target.inProgressDirectory, `${stats.id}${JOURNAL_SUFFIX}`);
+      try {
+        const report = await new Recovery(this.recordingsDir, this.ffmpeg.path, this.logger).recoverJournal(journal);
+        for (const f of report.recovered) await this.indexRecovered(f);
+      } catch (err) {
+        this.logger.error("salvaging a failed recording's files failed; they stay for recovery at the next start", { recording: stats.id, error: errorMessage(err) });
+      }
+    }
+    this.emit("recordingClosed", { ...stats, domain: push.domain, app: push.app, stream: push.stream, taskId: a.taskId, templateId: a.templateId });
   }
 
   private endPush(push: LivePush, reason: string): void {

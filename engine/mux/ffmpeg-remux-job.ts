@@ -24,6 +24,8 @@ export interface RemuxJobResult {
 
 export type RemuxJobEvents = {
   hlsSegment: [HlsSegmentReport];
+  /** ffmpeg ended before its input did (a failed output, a full disk, a crash). */
+  exitedEarly: [MuxError];
 };
 
 export interface RemuxJobOptions {
@@ -65,11 +67,20 @@ export class FfmpegRemuxJob extends TypedEmitter<RemuxJobEvents> {
     this.flushBytes = opts.flushBytes ?? 512 * 1024;
     this.child = spawn(opts.ffmpegPath, opts.args, { stdio: ["pipe", "ignore", "pipe", "pipe"] });
     this.exited = new Promise((resolve) => {
-      this.child.once("error", (err) => resolve({ ok: false, error: new MuxError("FFMPEG_SPAWN_FAILED", err.message, { cause: err }) }));
+      const done = (result: RemuxJobResult) => {
+        if (!this.ended) {
+          this.ended = true;
+          clearInterval(this.timer);
+          this.emit("exitedEarly", result.error ?? new MuxError("FFMPEG_EXITED", "ffmpeg exited before its input ended"));
+        }
+        resolve(result);
+      };
+      this.child.once("error", (err) => done({ ok: false, error: new MuxError("FFMPEG_SPAWN_FAILED", err.message, { cause: err }) }));
       this.child.once("close", (code, signal) => {
-        if (code === 0) return resolve({ ok: true });
+        if (code === 0) return done({ ok: true });
         const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-        resolve({ ok: false, error: new MuxError("FFMPEG_FAILED", `ffmpeg ${why}: ${this.stderrTail.trim().slice(-500)}`) });
+        const disk = /No space left on device/i.test(this.stderrTail);
+        done({ ok: false, error: new MuxError(disk ? "DISK_FULL" : "FFMPEG_FAILED", `ffmpeg ${why}: ${this.stderrTail.trim().slice(-500)}`, { fatal: disk }) });
       });
     });
     this.child.stderr!.setEncoding("utf8");

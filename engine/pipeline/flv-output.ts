@@ -65,7 +65,7 @@ export class FlvOutput implements RecordingOutput {
     const index = this.nextIndex++;
     const path = join(this.host.target.inProgressDirectory, `${this.host.target.id}.${index}.flv`);
     const muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, metadataFields(this.host.metadata()));
-    const sink = new FileSink(path);
+    const sink = new FileSink(path, (err) => this.host.failed(err));
     sink.write(muxer.begin(this.host.configTags()));
     this.current = { index, muxer, sink, startTimestamp };
     this.host.journal({ kind: "open", format: "flv", index, path, startTimestamp });

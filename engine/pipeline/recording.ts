@@ -163,6 +163,8 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     this.errors++;
     this.deps.logger.error("recording error", { recording: this.target.id, code: err.code, error: err.message });
     this.emit("error", err);
+    // A full disk or a lost mount: stop here and close every file with what was written.
+    if (err.fatal && (this.state === "recording" || this.state === "probing")) void this.end();
   }
 
   countDropped(frames: number): void {

@@ -97,7 +97,7 @@ export class Recovery {
   async run(): Promise<RecoveryReport> {
     for (const folder of await this.inProgressFolders()) {
       for (const name of await readdir(folder)) {
-        if (name.endsWith(JOURNAL_SUFFIX)) await this.recoverJournal(join(folder, name));
+        if (name.endsWith(JOURNAL_SUFFIX)) await this.recoverJournalEntries(join(folder, name));
       }
     }
     return this.report;
@@ -117,7 +117,13 @@ export class Recovery {
     return out;
   }
 
-  private async recoverJournal(journalPath: string): Promise<void> {
+  /** Recovers one recording from its journal (after a crash, or after it failed to close its files). */
+  async recoverJournal(journalPath: string): Promise<RecoveryReport> {
+    await this.recoverJournalEntries(journalPath);
+    return this.report;
+  }
+
+  private async recoverJournalEntries(journalPath: string): Promise<void> {
     const entries = parseJournal(await readFile(journalPath, "utf8"));
     const start = entries.find((e): e is JournalStart => e.kind === "start");
     if (!start) {

@@ -96,6 +96,7 @@ export class RemuxOutput implements RecordingOutput {
     }
     const job = new FfmpegRemuxJob({ ffmpegPath: deps.ffmpegPath, args: buildRemuxArgs(plan), logger: deps.logger });
     if (hlsJob !== undefined) job.on("hlsSegment", (report) => this.hls!.segment(hlsJob, report));
+    job.on("exitedEarly", (err) => this.host.failed(err));
     // Every file period starts with the codec config, so it stands on its own.
     job.write([encodeFlvHeader(plan.hasAudio, plan.hasVideo)]);
     for (const tag of this.host.configTags()) if (this.feeds(tag)) job.write(encodeTag(tag.type, tag.timestamp, tag.data));

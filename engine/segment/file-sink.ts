@@ -18,11 +18,17 @@ export class FileSink {
   private failure: Error | undefined;
   private closed: Promise<number> | undefined;
 
-  constructor(readonly path: string) {
+  /** @param onError told once, at the first write failure (a full disk, a lost mount). */
+  constructor(
+    readonly path: string,
+    onError?: (err: StorageError) => void,
+  ) {
     // 'wx': never truncate an existing file (an earlier in-progress file is evidence to recover, not to overwrite).
     this.stream = createWriteStream(path, { flags: "wx", highWaterMark: 256 * 1024 });
-    this.stream.on("error", (err) => {
-      this.failure ??= err;
+    this.stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (this.failure) return;
+      this.failure = err;
+      onError?.(new StorageError(err.code === "ENOSPC" ? "DISK_FULL" : "WRITE_FAILED", `writing ${this.path} failed: ${errorMessage(err)}`, { cause: err, fatal: true }));
     });
   }
 
