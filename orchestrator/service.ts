@@ -5,6 +5,7 @@
  * The HTTP API and the CLI are thin layers over this class and ControlPlane.
  */
 import { randomUUID } from "node:crypto";
+import { statfsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { errorMessage, IngestError } from "../engine/errors.js";
 import { createLogger, type Logger } from "../engine/logger.js";
@@ -248,6 +249,13 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       req.reject("NetStream.Publish.BadName", message);
       return;
     }
+    const freeMb = this.freeMegabytes();
+    if (freeMb !== undefined && freeMb < this.config.recording.minFreeMegabytes) {
+      const reason = `not enough disk space for recordings: ${freeMb} MB free, ${this.config.recording.minFreeMegabytes} MB needed`;
+      this.logger.warn("publish refused", { domain: req.domain, app: req.app, stream: req.stream, reason, remote: req.remoteAddress });
+      req.reject("NetStream.Publish.Rejected", reason);
+      return;
+    }
     if (this.pushAuth) {
       const auth = checkPushAuth(this.pushAuth, req.domain, req.stream, req.query, Math.floor(Date.now() / 1000));
       if (!auth.ok) {
@@ -265,6 +273,16 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       this.logger.error("cannot start the push's recordings", { push: push.id, error: errorMessage(err) });
       push.release();
     });
+  }
+
+  /** Free space of the data folder's disk, in MB (undefined if it cannot be read). */
+  private freeMegabytes(): number | undefined {
+    try {
+      const s = statfsSync(this.config.dataDir);
+      return Math.floor((s.bavail * s.bsize) / (1024 * 1024));
+    } catch {
+      return undefined;
+    }
   }
 
   /** Pins the push's template (rules are read once, now) and attaches the recordings it needs. */
