@@ -3,20 +3,18 @@
  * callbacks delivered at least once through failures and restarts, and
  * recordings recovered after SIGKILL with bounded loss.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../fixtures/fixtures.js";
 import { decodesCleanly, durationSeconds, hlsPlaylist, packetTimes } from "../scripts/test-support/media-check.js";
 import { replayFlv } from "./cli/replay.js";
 import { listFiles, startService } from "./test-support/harness.js";
+import { exited, type ServiceProcess, serveProcess } from "./test-support/service-process.js";
 
-const BIN = fileURLToPath(new URL("../bin/recorder.js", import.meta.url));
 const KEY = "callback-key-for-tests";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
@@ -54,27 +52,12 @@ async function receiver(answer: (body: Record<string, unknown>, n: number) => nu
   };
 }
 
-/** `recorder serve` as a child process; resolves with its ports when ready. */
-async function serve(dataDir: string, config: object): Promise<{ child: ChildProcess; rtmp: number; http: number; log: () => string }> {
+/** `recorder serve` as a child process with this config; resolves with its ports when ready. */
+async function serve(dataDir: string, config: object): Promise<ServiceProcess> {
   const file = join(dataDir, "config.json");
   await writeFile(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [BIN, "serve", "--config", file, "--data-dir", dataDir, "--rtmp-port", "0", "--http-port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${log}`)), 30_000);
-    child.stderr!.on("data", (d: Buffer) => {
-      log += d.toString();
-      const ready = log.split("\n").find((l) => l.includes('"recorder ready"'));
-      if (!ready) return;
-      clearTimeout(timer);
-      const { rtmp, http } = JSON.parse(ready) as { rtmp: string; http: string };
-      resolve({ child, rtmp: Number(/:(\d+)\//.exec(rtmp)![1]), http: Number(/:(\d+)\//.exec(http)![1]), log: () => log });
-    });
-    child.once("exit", (code) => reject(new Error(`exited ${code}: ${log}`)));
-  });
+  return serveProcess(["--config", file, "--data-dir", dataDir, "--rtmp-port", "0", "--http-port", "0"]);
 }
-
-const killed = (child: ChildProcess) => new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r())));
 
 describe("callbacks", () => {
   const closers: (() => Promise<unknown>)[] = [];
@@ -154,7 +137,7 @@ describe("callbacks", () => {
     while (!first.log().includes('"file complete"')) await sleep(50);
     await sleep(300);
     first.child.kill("SIGKILL");
-    await killed(first.child);
+    await exited(first.child);
     const fileIds = new Set(rx.got.map((g) => g.body.file_id));
     expect(rx.got.every((g) => g.answered !== 200)).toBe(true);
     accept = true;
@@ -167,7 +150,7 @@ describe("callbacks", () => {
       if (fileIds.size > 0) expect(fileIds.has(ok[0]!.body.file_id)).toBe(true);
     } finally {
       second.child.kill("SIGKILL");
-      await killed(second.child);
+      await exited(second.child);
     }
   }, 90_000);
 });
@@ -186,7 +169,7 @@ describe("crash recovery", () => {
     );
     await sleep(8300); // one 6 s file closed, the next one mid-way
     first.child.kill("SIGKILL");
-    await killed(first.child);
+    await exited(first.child);
     await Promise.all(pushes);
     const second = await serve(dataDir, config);
     try {
@@ -227,7 +210,7 @@ describe("crash recovery", () => {
       expect(found.Response.TotalCount).toBe(3 * 7); // per stream: 2 FLV + 2 MP4 + 2 AAC + 1 HLS
     } finally {
       second.child.kill("SIGKILL");
-      await killed(second.child);
+      await exited(second.child);
     }
   }, 120_000);
 });

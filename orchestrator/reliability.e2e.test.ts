@@ -2,11 +2,10 @@
  * Reliability and security end to end: push authentication, a stalled
  * ffmpeg that must not stall anything else, and a graceful SIGTERM.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { RtmpPublisher } from "../engine/rtmp/rtmp-publisher.js";
@@ -15,8 +14,8 @@ import { decodesCleanly, videoFrameHashes } from "../scripts/test-support/media-
 import { txSecretFor } from "./auth/push-auth.js";
 import { replayFlv } from "./cli/replay.js";
 import { type Harness, listFiles, startService } from "./test-support/harness.js";
+import { exited, serveProcess } from "./test-support/service-process.js";
 
-const BIN = fileURLToPath(new URL("../bin/recorder.js", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const every = (n: number) => ({ Enable: 1 as const, RecordInterval: n });
 const OFF = { Enable: 0 as const, RecordInterval: 60 };
@@ -120,23 +119,12 @@ describe("graceful shutdown", () => {
     const dataDir = await mkdtemp(join(tmpdir(), "recorder-term-"));
     const config = join(dataDir, "config.json");
     await writeFile(config, JSON.stringify({ recordTemplate: { FlvParam: every(60), HlsParam: every(60), Mp4Param: every(60), AacParam: every(60) } }));
-    const child: ChildProcess = spawn(process.execPath, [BIN, "serve", "--config", config, "--data-dir", dataDir, "--rtmp-port", "0", "--http-port", "0"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let log = "";
-    const rtmpPort = await new Promise<number>((resolve, reject) => {
-      child.stderr!.on("data", (d: Buffer) => {
-        log += d.toString();
-        const ready = log.split("\n").find((l) => l.includes('"recorder ready"'));
-        if (ready) resolve(Number(/:(\d+)\//.exec((JSON.parse(ready) as { rtmp: string }).rtmp)![1]));
-      });
-      child.once("exit", (code) => reject(new Error(`exited ${code}: ${log}`)));
-    });
+    const { child, rtmp: rtmpPort } = await serveProcess(["--config", config, "--data-dir", dataDir, "--rtmp-port", "0", "--http-port", "0"]);
     const push = replayFlv(FIXTURES["av-h264-aac-20s"].path, `rtmp://127.0.0.1:${rtmpPort}/live/term`, { speed: 1 }).catch(() => undefined);
     await sleep(4000);
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const exit = exited(child);
     child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    expect(await exit).toBe(0);
     await push;
     const dir = join(dataDir, "recordings", "127.0.0.1", "live", "term");
     expect(await readdir(join(dir, ".recording"))).toEqual([]);

@@ -6,12 +6,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../fixtures/fixtures.js";
 import { videoFrameHashes } from "../../scripts/test-support/media-check.js";
+import { RECORDER_BIN as BIN, serveProcess } from "../test-support/service-process.js";
 
-const BIN = fileURLToPath(new URL("../../bin/recorder.js", import.meta.url));
 
 function run(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -28,24 +27,6 @@ function run(args: string[], timeoutMs = 30_000): Promise<{ code: number | null;
   });
 }
 
-/** Starts `recorder serve` and resolves with the ports it reports once ready. */
-function serve(args: string[]): Promise<{ child: ChildProcess; rtmp: number; http: number; log: () => string }> {
-  const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${log}`)), 15_000);
-    child.stderr!.on("data", (d: Buffer) => {
-      log += d.toString();
-      const ready = log.split("\n").find((l) => l.includes('"recorder ready"'));
-      if (!ready) return;
-      clearTimeout(timer);
-      const { rtmp, http } = JSON.parse(ready) as { rtmp: string; http: string };
-      resolve({ child, rtmp: Number(/:(\d+)\//.exec(rtmp)![1]), http: Number(/:(\d+)\//.exec(http)![1]), log: () => log });
-    });
-    child.on("exit", (code) => reject(new Error(`exited ${code}: ${log}`)));
-  });
-}
-
 describe("recorder CLI", () => {
   const children: ChildProcess[] = [];
   afterAll(() => {
@@ -54,7 +35,7 @@ describe("recorder CLI", () => {
 
   it("serve takes --rtmp-port/--http-port/--data-dir, records a replayed file, and stops cleanly on SIGTERM", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "recorder-cli-"));
-    const s = await serve(["--rtmp-port", "0", "--http-port", "0", "--data-dir", dataDir]);
+    const s = await serveProcess(["--rtmp-port", "0", "--http-port", "0", "--data-dir", dataDir]);
     children.push(s.child);
     const health = (await (await fetch(`http://127.0.0.1:${s.http}/healthz`)).json()) as { status: string; ffmpeg: { version: string } };
     expect(health.status).toBe("ok");
@@ -84,7 +65,7 @@ describe("recorder CLI", () => {
     const dir = await mkdtemp(join(tmpdir(), "recorder-cli-"));
     const config = join(dir, "config.json");
     await writeFile(config, JSON.stringify({ api: { auth: "on", credentials: [{ SecretId: "AKIDcli", SecretKey: "cli-secret-key-123" }] } }));
-    const s = await serve(["--config", config, "--rtmp-port", "0", "--http-port", "0", "--data-dir", dir]);
+    const s = await serveProcess(["--config", config, "--rtmp-port", "0", "--http-port", "0", "--data-dir", dir]);
     children.push(s.child);
     const endpoint = ["--endpoint", `http://127.0.0.1:${s.http}`];
     const creds = ["--secret-id", "AKIDcli", "--secret-key", "cli-secret-key-123"];
