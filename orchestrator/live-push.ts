@@ -22,6 +22,10 @@ export interface Attachment {
 export class LivePush {
   readonly startedAt = new Date();
   readonly attachments = new Map<string, Attachment>();
+  /** Media bytes received, for the bitrate operators see. */
+  bytesIn = 0;
+  /** Which rule (and template) chose this push's recording, resolved at push start. */
+  matched: { rule: string; templateId: number } | undefined;
   private videoConfig: FlvTag | undefined;
   private audioConfig: FlvTag | undefined;
   private metadata: FlvTag | undefined;
@@ -47,6 +51,7 @@ export class LivePush {
 
   /** A tag from the publisher. Keeps the latest codec configs and metadata for late attachments. */
   onTag(tag: FlvTag): void {
+    this.bytesIn += tag.data.length;
     const info = describeTag(tag);
     if (info.track === "video") {
       this.sawVideo = true;

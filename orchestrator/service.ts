@@ -63,6 +63,12 @@ export interface LivePushStatus {
   stream: string;
   remoteAddress: string;
   startedAt: string;
+  uptimeSec: number;
+  /** Average since the push started, kbit/s. */
+  bitrateKbps: number;
+  /** The rule that chose the recording template, and the template. */
+  matchedRule: string;
+  templateId: number;
   recordings: LiveRecordingStatus[];
 }
 
@@ -210,6 +216,10 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       stream: p.stream,
       remoteAddress: p.session.remoteAddress,
       startedAt: p.startedAt.toISOString(),
+      uptimeSec: Math.round((Date.now() - p.startedAt.getTime()) / 1000),
+      bitrateKbps: Math.round((p.bytesIn * 8) / Math.max(1, Date.now() - p.startedAt.getTime())),
+      matchedRule: p.matched?.rule ?? "",
+      templateId: p.matched?.templateId ?? 0,
       recordings: [...p.attachments.values()].map((a) => ({ ...a.recording.stats(), taskId: a.taskId, templateId: a.templateId })),
     }));
   }
@@ -288,6 +298,9 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   /** Pins the push's template (rules are read once, now) and attaches the recordings it needs. */
   private async startPush(push: LivePush): Promise<void> {
     const rule = matchRule(await this.catalog.listRules(), push.domain, push.app, push.stream);
+    push.matched = rule
+      ? { rule: `${rule.DomainName}/${rule.AppName || "*"}/${rule.StreamName || "*"}`, templateId: rule.TemplateId }
+      : { rule: "config recordTemplate (no rule matched)", templateId: 0 };
     let params: FormatParams | undefined = this.config.recordTemplate;
     if (rule) {
       params = await this.catalog.getTemplate(rule.TemplateId);

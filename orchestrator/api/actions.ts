@@ -85,6 +85,29 @@ export const ACTIONS: Record<string, ActionHandler> = {
     s.kickCallbacks();
     return {};
   },
+  // Live pushes now, with what each records (the cloud's DescribeLiveStreamOnlineList, with our details).
+  DescribeLiveStreamOnlineList: async (s, input, ctx) => {
+    new Input(input, ctx).rejectUnknown(["DomainName", "AppName", "PageNum", "PageSize", "StreamName"]);
+    const pushes = s.livePushes();
+    return {
+      TotalNum: pushes.length,
+      TotalPage: 1,
+      PageNum: 1,
+      PageSize: pushes.length,
+      OnlineInfo: pushes.map((p) => ({
+        StreamName: p.stream,
+        AppName: p.app,
+        DomainName: p.domain,
+        PublishTimeList: [{ PublishTime: p.startedAt }],
+        RemoteAddress: p.remoteAddress,
+        UptimeSec: p.uptimeSec,
+        BitrateKbps: p.bitrateKbps,
+        MatchedRule: p.matchedRule,
+        TemplateId: p.templateId,
+        Recordings: p.recordings,
+      })),
+    };
+  },
   // VOD (2018-07-17) actions over the catalog of recordings (spec §9).
   SearchMedia: (s, input, ctx) => s.media.search(parseSearchMedia(input, ctx)),
   DescribeMediaInfos: (s, input, ctx) => s.media.describe(parseDescribeMediaInfos(input, ctx)),

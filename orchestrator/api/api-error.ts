@@ -33,7 +33,8 @@ export type ApiErrorCode =
   | "LimitExceeded"
   | "LimitExceeded.MaximumRunningTask"
   | "ResourceNotFound.TaskId"
-  | "UnknownParameter";
+  | "UnknownParameter"
+  | "RequestLimitExceeded";
 
 export class ApiError extends RecorderError {
   constructor(

@@ -11,6 +11,8 @@ import { apiAuthRequired } from "../config/config.js";
 import type { RecorderService } from "../service.js";
 import { ApiError } from "./api-error.js";
 import { ACTIONS } from "./actions.js";
+import { serveConsole } from "./console-files.js";
+import { ConsoleSessions } from "./console-session.js";
 import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "./input.js";
 import { serveRecording } from "./recording-files.js";
 import { verifyTc3 } from "./tc3-auth.js";
@@ -21,6 +23,7 @@ export class HttpApi {
   private closing: Promise<void> | undefined;
   readonly authRequired: boolean;
   private readonly secrets: Map<string, string>;
+  private readonly consoleSessions: ConsoleSessions;
 
   constructor(private readonly service: RecorderService) {
     this.server = createServer((req, res) => {
@@ -33,6 +36,7 @@ export class HttpApi {
     this.server.headersTimeout = 10_000;
     this.authRequired = apiAuthRequired(service.config);
     this.secrets = new Map(service.config.api.credentials.map((c) => [c.SecretId, c.SecretKey]));
+    this.consoleSessions = new ConsoleSessions(service.config.console.password);
     if (this.authRequired && this.secrets.size === 0) {
       service.logger.warn("API signatures are required but no api.credentials are configured: every API call will be refused");
     }
@@ -67,6 +71,11 @@ export class HttpApi {
       await this.handleAction(req, res, url);
       return;
     }
+    if (url.pathname === "/console/api/login" || url.pathname === "/console/api/logout") {
+      await this.handleConsoleAuth(req, res, url.pathname.endsWith("login"));
+      return;
+    }
+    if (await serveConsole(req, res, url.pathname)) return;
     // Finished recordings, at the URLs the API and callbacks report (in-progress files are never served).
     if (await serveRecording(req, res, { root: this.service.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX })) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -101,7 +110,7 @@ export class HttpApi {
           query: url.search.replace(/^\?/, ""),
           headers: req.headers,
           body,
-          lookupSecret: (id) => this.secrets.get(id),
+          lookupSecret: (id) => this.secrets.get(id) ?? this.consoleSessions.secretOf(id),
           nowSec: Math.floor(Date.now() / 1000),
         });
       }
@@ -126,6 +135,26 @@ export class HttpApi {
         err instanceof ApiError ? err : new ApiError("InternalError", "internal error; the service log has details (RequestId " + requestId + ")");
       if (!(err instanceof ApiError)) this.service.logger.error("API action failed", { requestId, error: errorMessage(err) });
       this.sendJson(res, 200, { Response: { Error: { Code: apiError.apiCode, Message: apiError.message }, RequestId: requestId } });
+    }
+  }
+
+  /** POST /console/api/login {password} -> a session credential; /logout {SecretId}. Same envelope as the API. */
+  private async handleConsoleAuth(req: IncomingMessage, res: ServerResponse, login: boolean): Promise<void> {
+    const requestId = randomUUID();
+    try {
+      if (req.method !== "POST") throw new ApiError("UnsupportedProtocol", "use POST");
+      const body = parseJsonBody(await this.readBody(req)) as Record<string, unknown> | null;
+      if (login) {
+        const session = this.consoleSessions.login(body?.password, req.socket.remoteAddress ?? "");
+        this.service.logger.info("console login", { remote: req.socket.remoteAddress });
+        this.sendJson(res, 200, { Response: { ...session, AuthRequired: this.authRequired, RequestId: requestId } });
+      } else {
+        this.consoleSessions.logout(body?.SecretId);
+        this.sendJson(res, 200, { Response: { RequestId: requestId } });
+      }
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError("InternalError", "internal error");
+      this.sendJson(res, 200, { Response: { Error: { Code: e.apiCode, Message: e.message }, RequestId: requestId } });
     }
   }
 

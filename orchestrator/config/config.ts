@@ -77,6 +77,8 @@ export interface ServiceConfig {
     /** Seconds a push URL stays valid after its txTime. */
     authDeltaSec: number;
   };
+  /** The web console at /console/: operators log in with this password (empty: console disabled). */
+  console: { password: string };
   api: {
     /** "auto": signatures required unless the HTTP port is bound to loopback only. */
     auth: "auto" | "on" | "off";
@@ -102,6 +104,7 @@ export function defaultConfig(): ServiceConfig {
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
     callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12 },
     pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0 },
+    console: { password: "" },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024 },
   };
 }
@@ -194,6 +197,7 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
     // Never echo the value: it holds secrets.
     check(ok, `pushAuth.keys[${JSON.stringify(domain)}]`, "{primary, backup?} with keys of 8+ characters", "(not shown)");
   }
+  check(typeof c.console.password === "string" && (c.console.password === "" || c.console.password.length >= 8), "console.password", "empty (console off) or 8+ characters", "(not shown)");
   check(["auto", "on", "off"].includes(c.api.auth), "api.auth", "auto|on|off", c.api.auth);
   check(Array.isArray(c.api.credentials), "api.credentials", "a list of {SecretId, SecretKey}", "(not shown)");
   for (const [i, cred] of c.api.credentials.entries()) {
@@ -257,6 +261,12 @@ const ENV_KEYS: [string, (c: ServiceConfig, v: string) => void][] = [
     "RECORDER_FFMPEG_PATH",
     (c, v) => {
       c.ffmpegPath = v;
+    },
+  ],
+  [
+    "RECORDER_CONSOLE_PASSWORD",
+    (c, v) => {
+      c.console.password = v;
     },
   ],
   [
