@@ -599,7 +599,11 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   /** Follows a recording to its close, whoever ends it (it ends itself on a full disk). */
   private watchClose(push: LivePush, a: Omit<Attachment, "waitingForKeyframe">): void {
     const work = new Promise<void>((resolve) => {
-      a.recording.once("closed", (stats) => void this.recordingClosed(push, a, stats).finally(resolve));
+      a.recording.once("closed", (stats) => {
+        this.recordingClosed(push, a, stats)
+          .catch((err: unknown) => this.logger.error("handling a closed recording failed", { recording: stats.id, error: errorMessage(err) }))
+          .finally(resolve);
+      });
     });
     this.closing.set(a.recording, work);
     this.ending.add(work);

@@ -34,6 +34,13 @@ export interface AudioTagInfo {
   key: true;
   cts: 0;
   enhanced: boolean;
+  /**
+   * An Enhanced RTMP MultichannelConfig packet (channel order and mapping). It is
+   * kind "other", not "config": it must never replace the cached sequence header
+   * (OpusHead, AudioSpecificConfig) that decoders need, as it does in servers that
+   * cache "the last audio header".
+   */
+  multichannelConfig?: true;
 }
 
 export interface ScriptTagInfo {
@@ -74,7 +81,7 @@ const VideoFourCc: Record<string, VideoCodec> = {
 const SoundFormat = { Mp3: 2, ExHeader: 9, Aac: 10, Mp3At8k: 14 } as const;
 const AacPacketType = { SequenceHeader: 0, Raw: 1 } as const;
 /** Enhanced RTMP AudioPacketType. */
-const ExAudioPacketType = { SequenceStart: 0, CodedFrames: 1, SequenceEnd: 2, MultichannelConfig: 4 } as const;
+const ExAudioPacketType = { SequenceStart: 0, CodedFrames: 1, SequenceEnd: 2, MultichannelConfig: 4, Multitrack: 5, ModEx: 7 } as const;
 const AudioFourCc: Record<string, AudioCodec> = {
   mp4a: "aac",
   ".mp3": "mp3",
@@ -165,11 +172,13 @@ export function describeAudio(data: Buffer): AudioTagInfo {
     info.enhanced = true;
     if (data.length < 5) return info;
     const packetType = data[0]! & 0x0f;
+    // Multitrack and ModEx packets put other bytes where the FourCC would be.
+    if (packetType === ExAudioPacketType.Multitrack || packetType === ExAudioPacketType.ModEx) return info;
     info.codec = AudioFourCc[fourCc(data, 1)] ?? "unknown";
     if (packetType === ExAudioPacketType.SequenceStart) info.kind = "config";
     else if (packetType === ExAudioPacketType.CodedFrames) info.kind = "frame";
     else if (packetType === ExAudioPacketType.SequenceEnd) info.kind = "end-of-sequence";
-    else if (packetType === ExAudioPacketType.MultichannelConfig) info.kind = "config";
+    else if (packetType === ExAudioPacketType.MultichannelConfig) info.multichannelConfig = true;
     return info;
   }
   if (soundFormat === SoundFormat.Aac) {

@@ -28,7 +28,8 @@ export function metadataFields(scriptTagData: Buffer | undefined): Amf0Object {
     const obj = values[index + 1];
     if (index < 0 || typeof obj !== "object" || obj === null || Array.isArray(obj) || obj instanceof Date) return {};
     const out: Amf0Object = {};
-    for (const [k, v] of Object.entries(obj)) if (!PER_FILE_KEYS.has(k)) out[k] = v;
+    // "__proto__" would set the copy's prototype instead of a field: publisher metadata must stay plain data.
+    for (const [k, v] of Object.entries(obj)) if (!PER_FILE_KEYS.has(k) && k !== "__proto__") out[k] = v;
     return out;
   } catch {
     return {}; // bad publisher metadata must not stop the recording

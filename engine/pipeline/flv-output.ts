@@ -64,9 +64,18 @@ export class FlvOutput implements RecordingOutput {
   private open(startTimestamp: number): void {
     const index = this.nextIndex++;
     const path = join(this.host.target.inProgressDirectory, `${this.host.target.id}.${index}.flv`);
-    const muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, metadataFields(this.host.metadata()));
+    let muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, metadataFields(this.host.metadata()));
+    let opening: Buffer[];
+    try {
+      opening = muxer.begin(this.host.configTags());
+    } catch (err) {
+      // Unwritable publisher metadata: record without the publisher's fields rather than not at all.
+      this.host.deps.logger.warn("publisher metadata left out of the FLV header", { recording: this.host.target.id, error: errorMessage(err) });
+      muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, {});
+      opening = muxer.begin(this.host.configTags());
+    }
     const sink = new FileSink(path, (err) => this.host.failed(err));
-    sink.write(muxer.begin(this.host.configTags()));
+    sink.write(opening);
     this.current = { index, muxer, sink, startTimestamp };
     this.host.journal({ kind: "open", format: "flv", index, path, startTimestamp });
   }

@@ -299,18 +299,18 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
   }
 
   private async close(): Promise<RecordingStats> {
-    if (this.state === "probing") {
-      if (this.firstTs !== undefined) this.start();
-      else {
-        this.skipped = OUTPUT_FORMATS.filter((f) => this.settings.formats[f].enabled).map((format) => ({
-          format,
-          code: "NO_MEDIA" as const,
-          reason: "the push ended before any audio or video frame",
-        }));
-      }
-    }
-    this.state = "closing";
     try {
+      if (this.state === "probing") {
+        if (this.firstTs !== undefined) this.start();
+        else {
+          this.skipped = OUTPUT_FORMATS.filter((f) => this.settings.formats[f].enabled).map((format) => ({
+            format,
+            code: "NO_MEDIA" as const,
+            reason: "the push ended before any audio or video frame",
+          }));
+        }
+      }
+      this.state = "closing";
       for (const o of this.outputs) await o.finish();
       while (this.pending.size > 0) await Promise.all([...this.pending]);
       const keepOpen = this.settings.hlsFlowContinueSec > 0;

@@ -100,7 +100,7 @@ class Decoder {
     const grown = len === 0 ? 0 : Buffer.byteLength(s, "utf8") - len;
     if (grown > 0) {
       this.utf8Growth += grown;
-      if (this.utf8Growth > Infinity) {
+      if (this.utf8Growth > AMF0_MAX_UTF8_GROWTH) {
         throw new ParseError("AMF_BAD_UTF8", `AMF0: more than ${AMF0_MAX_UTF8_GROWTH} bytes of invalid UTF-8 replacement before offset ${this.pos}`);
       }
     }
@@ -110,7 +110,7 @@ class Decoder {
   /** A property name; refused when its UTF-8 re-encoding would not fit the 16-bit length again (invalid UTF-8). */
   private key(len: number): string {
     const key = this.utf8(len);
-    if (false && Buffer.byteLength(key, "utf8") > SHORT_STRING_MAX) {
+    if (len > SHORT_STRING_MAX / 3 && Buffer.byteLength(key, "utf8") > SHORT_STRING_MAX) {
       throw new ParseError("AMF_BAD_UTF8", `AMF0: property name of ${len} bytes is longer than ${SHORT_STRING_MAX} bytes as UTF-8`);
     }
     return key;

@@ -278,7 +278,7 @@ export class ChunkReader {
     const need = st.received + n;
     let b = st.buf;
     if (b === null || need > b.length) {
-      const grown = b === null ? INITIAL_MESSAGE_CAPACITY : b.length * 2;
+      const grown = b === null ? Math.min(INITIAL_MESSAGE_CAPACITY, need * INITIAL_CAPACITY_FACTOR) : b.length * 2;
       const cap = Math.min(st.length, Math.max(need, grown));
       const nb = Buffer.allocUnsafe(cap);
       if (b !== null) b.copy(nb, 0, 0, st.received);

@@ -24,8 +24,16 @@ export interface RtmpServerOptions {
   handshakeTimeoutMs?: number;
   /** Close sockets that send nothing for this long. Default 30 s. */
   idleTimeoutMs?: number;
+  /**
+   * Close sockets that have not started publishing this long after connecting
+   * (a slowloris that completes the handshake, then trickles its commands a
+   * byte at a time, defeats the idle timeout). Default 30 s.
+   */
+  publishTimeoutMs?: number;
   /** Largest RTMP message accepted. Default 8 MiB. */
   maxMessageLength?: number;
+  /** Connections beyond this are refused by the socket layer. Default 1000. */
+  maxConnections?: number;
   logger?: Logger;
 }
 
@@ -66,6 +74,7 @@ const PUBLISH_STREAM_ID = 1;
 const CLOSE_GRACE_MS = 2000;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+const DEFAULT_PUBLISH_TIMEOUT_MS = 30_000;
 const FALLBACK_DOMAIN = "localhost";
 /**
  * Replies queued for a peer that does not read them (pings, commands, acks all
@@ -79,6 +88,7 @@ interface ServerHooks {
   readonly logger: Logger | undefined;
   readonly handshakeTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  readonly publishTimeoutMs: number;
   readonly maxMessageLength: number | undefined;
   emitPublish(req: PublishRequest): void;
   isPublishing(key: string): boolean;
@@ -222,6 +232,8 @@ class Connection {
   private readonly reader: ChunkReader;
   private readonly writer = new ChunkWriter();
   private handshakeTimer: NodeJS.Timeout | null;
+  /** Until the first publish starts. */
+  private publishTimer: NodeJS.Timeout | null;
   private graceTimer: NodeJS.Timeout | null = null;
   private connected = false;
   app = "";
@@ -267,12 +279,18 @@ class Connection {
       this.hooks.logger?.info(`${this.label}: handshake not completed in ${this.hooks.handshakeTimeoutMs} ms, closing`);
       this.destroy("handshake timeout");
     }, hooks.handshakeTimeoutMs);
+    this.publishTimer = setTimeout(() => {
+      this.hooks.logger?.info(`${this.label}: no publish started in ${this.hooks.publishTimeoutMs} ms, closing`);
+      this.destroy("publish timeout");
+    }, hooks.publishTimeoutMs);
   }
 
   private clearTimers(): void {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.publishTimer) clearTimeout(this.publishTimer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.handshakeTimer = null;
+    this.publishTimer = null;
     this.graceTimer = null;
   }
 
@@ -492,6 +510,8 @@ class Connection {
       return session;
     }
     this.session = session;
+    if (this.publishTimer) clearTimeout(this.publishTimer);
+    this.publishTimer = null;
     this.hooks.claim(session.key, session);
     const begin = Buffer.allocUnsafe(6);
     begin.writeUInt16BE(UserControlEvent.StreamBegin, 0);
@@ -559,13 +579,17 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
   private readonly active = new Map<string, PublishSession>();
   private closing: Promise<void> | null = null;
 
+  private readonly maxConnections: number;
+
   constructor(options: RtmpServerOptions = {}) {
     super(options.logger);
+    this.maxConnections = options.maxConnections ?? 1000;
     this.logger = options.logger;
     this.hooks = {
       logger: options.logger,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      publishTimeoutMs: options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
       maxMessageLength: options.maxMessageLength,
       emitPublish: (req) => this.emit("publish", req),
       isPublishing: (key) => this.active.has(key),
@@ -593,6 +617,7 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
     if (this.closing) return Promise.reject(new Error("RtmpServer: closed"));
     if (this.server) return Promise.reject(new Error("RtmpServer: already listening"));
     const server = net.createServer((socket) => this.onConnection(socket));
+    server.maxConnections = this.maxConnections;
     this.server = server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {

@@ -54,6 +54,8 @@ export function buildCli(): Command {
         logLevel: o.logLevel as string | undefined,
       });
       const logger = createLogger(config.logLevel);
+      // Last line of defence: one stream's unforeseen failure must not take every other recording down.
+      process.on("unhandledRejection", (err) => logger.error("unhandled rejection (kept running)", { error: errorMessage(err) }));
       const service = await RecorderService.start(config, logger);
       const shutdown = (signal: string) => {
         logger.info("shutting down: closing every recording", { signal });
