@@ -193,6 +193,15 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     return this.config.http.publicUrl.replace(/\/+$/, "") || `http://${this.config.http.host}:${this.httpPort}`;
   }
 
+  /** Disconnects a live publisher (the cloud's DropLiveStream); its recordings close as after any push end. */
+  dropPush(domain: string, app: string, stream: string): boolean {
+    const push = [...this.pushes.values()].find((p) => p.domain === domain && p.app === app && p.stream === stream);
+    if (!push) return false;
+    this.logger.info("dropping a live push on request", { push: push.id, domain, app, stream });
+    push.session.close();
+    return true;
+  }
+
   /** Delivers due callbacks now (after a retry was requested). */
   kickCallbacks(): void {
     this.dispatcher.kick();

@@ -2,6 +2,7 @@
  * The control API's actions (spec §1–§3): each validates its input with the
  * schema modules and calls the same ControlPlane function the CLI uses.
  */
+import { ApiError } from "./api-error.js";
 import { Input } from "./input.js";
 import {
   parseCallbackTemplateId,
@@ -107,6 +108,17 @@ export const ACTIONS: Record<string, ActionHandler> = {
         Recordings: p.recordings,
       })),
     };
+  },
+  DropLiveStream: async (s, input, ctx) => {
+    const i = new Input(input, ctx);
+    i.rejectUnknown(["DomainName", "AppName", "StreamName"]);
+    const DomainName = i.string("DomainName", { required: true, maxLength: 253 });
+    const AppName = i.string("AppName", { required: true, maxLength: 128 });
+    const StreamName = i.string("StreamName", { required: true, maxLength: 128 });
+    if (!s.dropPush(DomainName.toLowerCase(), AppName, StreamName)) {
+      throw new ApiError("ResourceNotFound.StreamNotAlive", `${DomainName}/${AppName}/${StreamName} is not being pushed`);
+    }
+    return {};
   },
   // VOD (2018-07-17) actions over the catalog of recordings (spec §9).
   SearchMedia: (s, input, ctx) => s.media.search(parseSearchMedia(input, ctx)),

@@ -34,7 +34,8 @@ export type ApiErrorCode =
   | "LimitExceeded.MaximumRunningTask"
   | "ResourceNotFound.TaskId"
   | "UnknownParameter"
-  | "RequestLimitExceeded";
+  | "RequestLimitExceeded"
+  | "ResourceNotFound.StreamNotAlive";
 
 export class ApiError extends RecorderError {
   constructor(

@@ -237,3 +237,26 @@ describe("tasks survive a restart", () => {
     }
   });
 });
+
+describe("DropLiveStream", () => {
+  it("disconnects a live publisher; its recording closes with what it has", async () => {
+    const h = await startService({ FlvParam: { Enable: 1, RecordInterval: 60 }, HlsParam: OFF, Mp4Param: OFF, AacParam: OFF });
+    try {
+      const push = replayFlv(FIXTURES["av-h264-aac-20s"].path, h.url("live", "drop"), { speed: 1 }).catch((e: Error) => e);
+      await sleep(2500);
+      const live = (await callOk(h, "DescribeLiveStreamOnlineList", {})) as { OnlineInfo: { StreamName: string; MatchedRule: string; BitrateKbps: number }[] };
+      expect(live.OnlineInfo).toEqual([expect.objectContaining({ StreamName: "drop", MatchedRule: "config recordTemplate (no rule matched)" })]);
+      expect(live.OnlineInfo[0]!.BitrateKbps).toBeGreaterThan(50);
+      await callOk(h, "DropLiveStream", { DomainName: "127.0.0.1", AppName: "live", StreamName: "drop" });
+      const [closed] = await h.closed("drop");
+      expect(closed!.errors).toBe(0);
+      expect(await push).toBeInstanceOf(Error); // the publisher was disconnected
+      expect(await listFiles(h.streamDir("live", "drop"), "flv")).toHaveLength(1);
+      expect((await callApi(h, "DropLiveStream", { DomainName: "127.0.0.1", AppName: "live", StreamName: "drop" })).Error).toMatchObject({
+        Code: "ResourceNotFound.StreamNotAlive",
+      });
+    } finally {
+      await h.stop();
+    }
+  });
+});
