@@ -3,9 +3,10 @@ import { HlsPlaylist, targetDuration } from "./hls-playlist.js";
 
 describe("HlsPlaylist", () => {
   it("renders an EVENT playlist while recording and a VOD one with ENDLIST at the end", () => {
-    const p = new HlsPlaylist();
-    p.add("a/000000.ts", 6.04);
-    p.add("a/000001.ts", 4.5);
+    const p = new HlsPlaylist([
+      { uri: "a/000000.ts", durationSec: 6.04, discontinuity: false },
+      { uri: "a/000001.ts", durationSec: 4.5, discontinuity: false },
+    ]);
     const live = p.render(false);
     expect(live).toContain("#EXT-X-PLAYLIST-TYPE:EVENT");
     expect(live).not.toContain("#EXT-X-ENDLIST");
@@ -16,15 +17,14 @@ describe("HlsPlaylist", () => {
     expect(vod.trimEnd().endsWith("#EXT-X-ENDLIST")).toBe(true);
   });
 
-  it("puts EXT-X-DISCONTINUITY before the first segment of a new push only", () => {
-    const p = new HlsPlaylist();
-    p.markDiscontinuity(); // nothing before it: no tag
-    p.add("0.ts", 2);
-    p.markDiscontinuity();
-    p.add("1.ts", 2);
-    p.add("2.ts", 2);
-    expect(p.segments.map((s) => s.discontinuity)).toEqual([false, true, false]);
-    expect(p.render(true).match(/#EXT-X-DISCONTINUITY/g)).toHaveLength(1);
+  it("puts EXT-X-DISCONTINUITY before the segments that start a new push, and prefixes URIs when asked", () => {
+    const p = new HlsPlaylist([
+      { uri: "f/0.ts", durationSec: 2, discontinuity: false },
+      { uri: "f/1.ts", durationSec: 2, discontinuity: true },
+      { uri: "f/2.ts", durationSec: 2, discontinuity: false },
+    ]);
+    expect(p.render(true).match(/#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nf\/1.ts/g)).toHaveLength(1);
+    expect(p.render(false, 1, "../")).toContain("\n../f/0.ts\n");
   });
 
   it("rounds the target duration to the nearest integer (RFC 8216 4.3.3.1)", () => {

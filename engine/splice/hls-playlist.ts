@@ -1,8 +1,8 @@
 /**
- * The HLS media playlist of one recording (RFC 8216). Pure model and writer:
- * the engine owns the playlist (ffmpeg only cuts .ts files), so later pushes
- * can be appended after an EXT-X-DISCONTINUITY and the playlist can be
- * restored from saved state.
+ * Renders the HLS media playlist of one recording (RFC 8216). Pure: the
+ * engine owns the playlist (ffmpeg only cuts .ts files), so later pushes can
+ * be appended after an EXT-X-DISCONTINUITY and the playlist rebuilt from
+ * saved state (splice/hls-state.ts).
  */
 
 export interface HlsSegment {
@@ -24,20 +24,11 @@ export function targetDuration(segments: readonly HlsSegment[], floorSec = 1): n
 const HLS_VERSION = 3;
 
 export class HlsPlaylist {
-  readonly segments: HlsSegment[] = [];
-  private discontinuityPending = false;
-
-  constructor(readonly mediaSequence = 0) {}
-
-  add(uri: string, durationSec: number): void {
-    this.segments.push({ uri, durationSec, discontinuity: this.discontinuityPending && this.segments.length > 0 });
-    this.discontinuityPending = false;
-  }
-
-  /** The next added segment starts after a discontinuity (a new push). */
-  markDiscontinuity(): void {
-    this.discontinuityPending = true;
-  }
+  /** @param segments in order; a segment's `discontinuity` puts EXT-X-DISCONTINUITY before it. */
+  constructor(
+    readonly segments: readonly HlsSegment[],
+    readonly mediaSequence = 0,
+  ) {}
 
   get durationSec(): number {
     return this.segments.reduce((sum, s) => sum + s.durationSec, 0);

@@ -44,9 +44,7 @@ export interface FinalHlsPlaylist {
 }
 
 export function playlistOf(state: HlsPlaylistState): HlsPlaylist {
-  const p = new HlsPlaylist();
-  p.segments.push(...state.segments.map((s) => ({ ...s })));
-  return p;
+  return new HlsPlaylist(state.segments);
 }
 
 /** Rewrites the in-progress playlist atomically (write + rename): valid whenever it is read. */
