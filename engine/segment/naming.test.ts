@@ -20,6 +20,23 @@ describe("VodFileName", () => {
     expect(name).toBe("cam1_2025-04-01-13-08-14_2025-04-01-13-09-19");
   });
 
+  it("expands every placeholder of spec §5, zero-padded, in the configured offset", () => {
+    const all =
+      "{StreamID}-{StartYear}{StartMonth}{StartDay}{StartHour}{StartMinute}{StartSecond}{StartMillisecond}-{EndYear}{EndMonth}{EndDay}{EndHour}{EndMinute}{EndSecond}{EndMillisecond}";
+    expect(invalidVodFileNameParts(all)).toEqual([]);
+    const name = renderVodFileName(all, {
+      streamId: "s",
+      startMs: Date.UTC(2026, 0, 2, 3, 4, 5, 6),
+      endMs: Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+      utcOffsetMinutes: 0,
+    });
+    expect(name).toBe("s-20260102030405006-20261231235959999");
+    // The same instant in UTC+8 crosses into the next year.
+    expect(renderVodFileName("{EndYear}-{EndMonth}-{EndDay}", { streamId: "s", startMs: 0, endMs: Date.UTC(2026, 11, 31, 23, 0, 0), utcOffsetMinutes: 480 })).toBe(
+      "2027-01-01",
+    );
+  });
+
   it("reports unknown placeholders and path separators", () => {
     expect(invalidVodFileNameParts(DEFAULT_VOD_FILE_NAME)).toEqual([]);
     expect(invalidVodFileNameParts("{StreamID}_{Foo}")).toEqual(["Foo"]);
