@@ -190,7 +190,11 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
 
   /** Base URL of this service's recordings (http.publicUrl, or the HTTP address it listens on). */
   get publicUrl(): string {
-    return this.config.http.publicUrl.replace(/\/+$/, "") || `http://${this.config.http.host}:${this.httpPort}`;
+    const configured = this.config.http.publicUrl.replace(/\/+$/, "");
+    if (configured) return configured;
+    // Bound to every interface: loopback is the one address sure to reach it (set http.publicUrl for others).
+    const host = ["0.0.0.0", "::"].includes(this.config.http.host) ? "127.0.0.1" : this.config.http.host;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${this.httpPort}`;
   }
 
   /** Disconnects a live publisher (the cloud's DropLiveStream); its recordings close as after any push end. */

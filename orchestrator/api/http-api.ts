@@ -38,7 +38,7 @@ export class HttpApi {
     this.secrets = new Map(service.config.api.credentials.map((c) => [c.SecretId, c.SecretKey]));
     this.consoleSessions = new ConsoleSessions(service.config.console.password);
     if (this.authRequired && this.secrets.size === 0) {
-      service.logger.warn("API signatures are required but no api.credentials are configured: every API call will be refused");
+      service.logger.warn("API signatures are required and no api.credentials are configured: only web console sessions can call the API");
     }
   }
 

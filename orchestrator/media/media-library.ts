@@ -36,6 +36,8 @@ export class MediaLibrary {
   /** spec §9 MediaInfo, for one catalogued file. */
   mediaInfo(f: RecordingFile): Record<string, unknown> {
     const container = FORMAT_CONTAINER[f.format];
+    // An AAC file holds only the audio of its stream.
+    const video = f.format === "aac" ? undefined : f.media.videoCodec;
     return {
       FileId: f.fileId,
       BasicInfo: {
@@ -66,9 +68,9 @@ export class MediaLibrary {
         Size: f.sizeBytes,
         Container: container,
         Duration: f.durationSec,
-        Width: f.media.width ?? 0,
-        Height: f.media.height ?? 0,
-        VideoStreamSet: f.media.videoCodec ? [{ Codec: f.media.videoCodec, Width: f.media.width ?? 0, Height: f.media.height ?? 0 }] : [],
+        Width: video ? (f.media.width ?? 0) : 0,
+        Height: video ? (f.media.height ?? 0) : 0,
+        VideoStreamSet: video ? [{ Codec: video, Width: f.media.width ?? 0, Height: f.media.height ?? 0 }] : [],
         AudioStreamSet: f.media.audioCodec ? [{ Codec: f.media.audioCodec }] : [],
       },
     };
