@@ -1,17 +1,15 @@
 /**
  * Ingest behaviour end to end: exact FLV bytes, abrupt disconnects, parallel
- * streams, push end and re-publish, refusals, and codecs the remuxer cannot take.
+ * streams, push end and re-publish, refusals, and Enhanced RTMP H.265.
  */
 import { spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeFlvHeader, encodeTag, parseFlv } from "../engine/flv/flv-format.js";
+import { parseFlv } from "../engine/flv/flv-format.js";
 import { describeTag } from "../engine/flv/tag-info.js";
 import { type FlvTag, TagType } from "../engine/flv/types.js";
 import { RtmpPublisher } from "../engine/rtmp/rtmp-publisher.js";
-import { FIXTURES } from "../fixtures/fixtures.js";
+import { CODEC_FIXTURES, FIXTURES } from "../fixtures/fixtures.js";
 import { audioPacketHashes, decodesCleanly, ffmpegPath, packetTimes, videoFrameHashes } from "../scripts/test-support/media-check.js";
 import { replayFlv } from "./cli/replay.js";
 import { ffmpegPush, type Harness, listFiles, startService } from "./test-support/harness.js";
@@ -159,31 +157,24 @@ describe("ingest", () => {
     }
   });
 
-  it("records Enhanced RTMP H.265 to FLV tag for tag, skips HLS/MP4 with a typed reason, and still records AAC", async () => {
-    // Rewrites the AVC tags of a fixture as Enhanced RTMP 'hvc1' tags: the FLV path copies any
-    // codec; the remuxer's ffmpeg cannot read it, so those formats are skipped, not broken.
-    const source = FIXTURES["av-h264-aac-10s-720x480"].path;
-    const parsed = parseFlv(await readFile(source));
-    const hvc1 = Buffer.from("hvc1", "latin1");
-    const tags = parsed.tags.map((t): FlvTag => {
-      if (t.type !== TagType.Video) return t;
-      const key = t.data[0]! >> 4 === 1;
-      const config = t.data[1] === 0;
-      const packetType = config ? 0 : 1; // SequenceStart / CodedFrames
-      const head = Buffer.from([0x80 | ((key ? 1 : 2) << 4) | packetType]);
-      return { ...t, data: Buffer.concat([head, hvc1, config ? Buffer.alloc(0) : t.data.subarray(2, 5), t.data.subarray(5)]) };
-    });
-    const file = join(tmpdir(), `hevc-${process.pid}.flv`);
-    await writeFile(file, Buffer.concat([encodeFlvHeader(true, true), ...tags.flatMap((t) => encodeTag(t.type, t.timestamp, t.data))]));
-    await replayFlv(file, h.url("live", "hevc"));
+  it("records Enhanced RTMP H.265 to FLV tag for tag, and to HLS, MP4 and AAC", async () => {
+    // A real H.265 stream in Enhanced RTMP 'hvc1' tags (fixtures/codecs): the FLV path copies the tags,
+    // ffmpeg gets them as Matroska (it cannot read Enhanced FLV) and remuxes HLS/MP4; see codecs.e2e.test.ts.
+    const fixture = CODEC_FIXTURES["hevc-aac"];
+    const tags = parseFlv(await readFile(fixture.path)).tags;
+    await replayFlv(fixture.path, h.url("live", "hevc"));
     const [closed] = await h.closed("hevc");
     expect(closed!.tracks).toEqual({ video: "h265", audio: "aac" });
-    expect(closed!.skipped.map((s) => `${s.format}:${s.code}`).sort()).toEqual(["hls:CODEC_NOT_SUPPORTED_BY_ENGINE", "mp4:CODEC_NOT_SUPPORTED_BY_ENGINE"]);
+    expect(closed!.skipped).toEqual([]);
+    expect([...closed!.formats].sort()).toEqual(["aac", "flv", "hls", "mp4"]);
     const dir = h.streamDir("live", "hevc");
     const recordedVideo = (await Promise.all((await listFiles(dir, "flv")).map(mediaTags))).flat().filter((t) => t.type === TagType.Video && describeTag(t).kind === "frame");
     const sentVideo = tags.filter((t) => t.type === TagType.Video && describeTag(t).kind === "frame");
     expect(recordedVideo.map((t) => t.data.toString("hex"))).toEqual(sentVideo.map((t) => t.data.toString("hex")));
-    expect(await audioPacketHashes(await listFiles(dir, "aac"))).toEqual(await audioPacketHashes(source));
-    expect(await listFiles(dir, "mp4")).toHaveLength(0);
+    const sourceFrames = await videoFrameHashes(fixture.videoSource!);
+    expect(sourceFrames).toHaveLength(fixture.videoFrames);
+    expect(await videoFrameHashes(await listFiles(dir, "mp4"))).toEqual(sourceFrames);
+    expect(await videoFrameHashes((await listFiles(dir, "m3u8"))[0]!)).toEqual(sourceFrames);
+    expect(await audioPacketHashes(await listFiles(dir, "aac"))).toEqual(await audioPacketHashes(fixture.audioSource));
   });
 });

@@ -33,6 +33,19 @@ describe("describeAudio", () => {
     const opus = Buffer.concat([Buffer.from([0x90]), Buffer.from("Opus")]);
     expect(describeAudio(opus)).toMatchObject({ codec: "opus", kind: "config", enhanced: true });
   });
+
+  it("does not take a MultichannelConfig for the sequence header it must not replace", () => {
+    // ExAudioTagHeader packet type 4: channel order Native, 2 channels, FL|FR. As FFmpeg 7.1 sends after the OpusHead.
+    const mc = Buffer.concat([Buffer.from([0x94]), Buffer.from("Opus"), Buffer.from([1, 2, 0, 0, 0, 3])]);
+    expect(describeAudio(mc)).toMatchObject({ codec: "opus", kind: "other", multichannelConfig: true });
+    const mp3 = Buffer.concat([Buffer.from([0x91]), Buffer.from(".mp3"), Buffer.from([0xff, 0xfb])]);
+    expect(describeAudio(mp3)).toMatchObject({ codec: "mp3", kind: "frame", enhanced: true });
+  });
+
+  it("does not read a FourCC where a multitrack or ModEx audio packet has other bytes", () => {
+    expect(describeAudio(Buffer.concat([Buffer.from([0x95, 0x01]), Buffer.from("Opus")]))).toMatchObject({ codec: "unknown", kind: "other" });
+    expect(describeAudio(Buffer.concat([Buffer.from([0x97, 0x01]), Buffer.from("Opus")]))).toMatchObject({ codec: "unknown", kind: "other" });
+  });
 });
 
 describe("onMetaData detection", () => {

@@ -23,7 +23,7 @@ function videoHeaderLength(data: Buffer, info: VideoTagInfo): number | undefined
   return info.codec === "h264" || info.codec === "h265" || info.codec === "av1" ? 5 : 1;
 }
 
-function audioHeaderLength(data: Buffer, info: AudioTagInfo): number | undefined {
+function audioHeaderLength(info: AudioTagInfo): number | undefined {
   if (info.kind !== "config" && info.kind !== "frame") return undefined;
   if (info.enhanced) return 5;
   return info.codec === "aac" ? 2 : 1;
@@ -46,7 +46,7 @@ export function tagPayload(tag: FlvTag): TagPayload | undefined {
   }
   if (tag.type === TagType.Audio) {
     const info = describeAudio(tag.data);
-    const len = audioHeaderLength(tag.data, info);
+    const len = audioHeaderLength(info);
     if (len === undefined || tag.data.length < len) return undefined;
     return { track: "audio", info, payload: tag.data.subarray(len) };
   }

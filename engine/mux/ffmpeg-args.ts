@@ -1,6 +1,6 @@
 /**
  * A small typed builder for the one ffmpeg command line the engine runs:
- * FLV on stdin, stream copy (-c copy, never re-encode) to every output the
+ * FLV or Matroska on stdin (remux-feed.ts), stream copy (-c copy, never re-encode) to every output the
  * current file period needs. Pure.
  */
 
@@ -29,6 +29,10 @@ export interface HlsOutput {
 export interface RemuxPlan {
   hasVideo: boolean;
   hasAudio: boolean;
+  /** What the engine writes on stdin (remux-feed.ts); FLV when absent. */
+  inputFormat?: "flv" | "matroska";
+  /** The audio is Opus: FFmpeg before 4.3 writes Opus into MP4 only with `-strict experimental`. */
+  opusInMp4?: boolean;
   mp4?: Mp4Output;
   aacPath?: string;
   hls?: HlsOutput;
@@ -66,18 +70,20 @@ export function buildRemuxArgs(plan: RemuxPlan): string[] {
     // Keep the publisher's timestamps: HLS stays continuous across file periods.
     "-copyts",
     "-f",
-    "flv",
+    plan.inputFormat ?? "flv",
     "-i",
     "pipe:0",
   ];
   if (plan.mp4) {
-    args.push(...maps, "-c", "copy", "-avoid_negative_ts", "make_zero", "-f", "mp4", file(plan.mp4.path));
+    const strict = plan.opusInMp4 ? ["-strict", "experimental"] : [];
+    args.push(...maps, "-c", "copy", "-avoid_negative_ts", "make_zero", ...strict, "-f", "mp4", file(plan.mp4.path));
     args.push(
       ...maps,
       "-c",
       "copy",
       "-avoid_negative_ts",
       "make_zero",
+      ...strict,
       "-movflags",
       "+frag_keyframe+empty_moov+default_base_moof",
       "-frag_duration",

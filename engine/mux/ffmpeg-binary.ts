@@ -2,10 +2,13 @@
  * Which ffmpeg the engine runs: a configured path, else $FFMPEG_PATH, else a
  * system ffmpeg on PATH, else the static build bundled by @ffmpeg-installer
  * (ffmpeg 4.1 from 2018, installed by npm alone). Reported at start-up.
+ * Choosing a binary also starts probing its capabilities (ffmpeg-capabilities.ts):
+ * the effective codec matrix follows the binary.
  */
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { MuxError } from "../errors.js";
+import { probeFfmpegCapabilities } from "./ffmpeg-capabilities.js";
 
 export interface FfmpegBinary {
   path: string;
@@ -38,7 +41,11 @@ export function locateFfmpeg(configured?: string): FfmpegBinary {
   for (const [path, source] of candidates) {
     if (!path) continue;
     const version = versionOf(path);
-    if (version !== undefined) return { path, version, source };
+    if (version !== undefined) {
+      // What it can do (muxers, demuxers, codecs): probed in the background, cached for the recordings.
+      void probeFfmpegCapabilities(path);
+      return { path, version, source };
+    }
     if (source === "config") throw new MuxError("FFMPEG_NOT_FOUND", `configured ffmpeg ${path} does not run`, { fatal: true });
   }
   throw new MuxError("FFMPEG_NOT_FOUND", "no runnable ffmpeg: install one or reinstall @ffmpeg-installer/ffmpeg", { fatal: true });

@@ -7,12 +7,19 @@
  * never touched. A tag that arrives after the file's first media tag with an
  * earlier timestamp (interleaving jitter) would go negative: it is written at
  * 0 and counted in `clampedTimestamps`.
+ *
+ * H.265 header form: with a `hevcMode`, H.265 video tags are written with the
+ * Enhanced RTMP header (hvc1) or the legacy codec id 12 header, whichever way
+ * they were pushed; only the header bytes change (tag-payload.ts).
  */
 import { encodeFlvHeader, encodeTag, FLV_HEADER_SIZE, PREVIOUS_TAG_SIZE_BYTES, TAG_HEADER_SIZE } from "../flv/flv-format.js";
+import { describeVideo } from "../flv/tag-info.js";
+import { toEnhancedVideo, toLegacyVideo } from "../flv/tag-payload.js";
 import { TagType, type FlvTag } from "../flv/types.js";
 import { type Amf0Object, decodeAmf0, encodeAmf0, encodeEcmaArray } from "../rtmp/amf0.js";
 import { MediaClock } from "../segment/media-clock.js";
 import { timestampDelta } from "../segment/segmenter.js";
+import type { FlvHevcMode } from "./types.js";
 
 /** onMetaData keys that describe one file, not the stream: we write our own. */
 const PER_FILE_KEYS = new Set(["duration", "filesize", "lasttimestamp", "lastkeyframetimestamp", "keyframes", "times", "filepositions"]);
@@ -53,6 +60,7 @@ export class FlvMuxer {
     private readonly hasAudio: boolean,
     private readonly hasVideo: boolean,
     private readonly metadata: Amf0Object,
+    private readonly hevcMode?: FlvHevcMode,
   ) {}
 
   /** The file's opening bytes: header, onMetaData (duration 0 until `finish`), then the codec config tags at 0. */
@@ -62,7 +70,7 @@ export class FlvMuxer {
     const keyAt = meta.indexOf(DURATION_KEY);
     this.durationOffset = FLV_HEADER_SIZE + PREVIOUS_TAG_SIZE_BYTES + TAG_HEADER_SIZE + keyAt + DURATION_KEY.length;
     const out = [header, ...encodeTag(TagType.Script, 0, meta)];
-    for (const tag of configTags) out.push(...encodeTag(tag.type, 0, tag.data));
+    for (const tag of configTags) out.push(...encodeTag(tag.type, 0, this.convert(tag).data));
     this.count(out);
     return out;
   }
@@ -94,8 +102,14 @@ export class FlvMuxer {
     return { offset: this.durationOffset, bytes };
   }
 
+  /** The tag in the configured H.265 header form (other tags as they are). */
+  private convert(tag: FlvTag): FlvTag {
+    if (!this.hevcMode || tag.type !== TagType.Video || describeVideo(tag.data).codec !== "h265") return tag;
+    return this.hevcMode === "legacy" ? toLegacyVideo(tag) : toEnhancedVideo(tag);
+  }
+
   private frame(tag: FlvTag, ts: number): Buffer[] {
-    const out = encodeTag(tag.type, ts, tag.data);
+    const out = encodeTag(tag.type, ts, this.convert(tag).data);
     this.count(out);
     return out;
   }

@@ -184,9 +184,9 @@ export class MatroskaClusterWriter {
   constructor(private readonly maxClusterMs = 500) {}
 
   /**
-   * Adds one frame. `ptsMs` is the presentation time in ms (may be negative
-   * only as far as a block offset reaches below 0). Returns the bytes of the
-   * cluster this block closed, if any (empty otherwise).
+   * Adds one frame. `ptsMs` is the presentation time in ms (negative down to
+   * -32768, as far as a block offset reaches below a cluster at 0). Returns the
+   * bytes of the cluster this block closed, if any (empty otherwise).
    */
   block(track: number, ptsMs: number, key: boolean, data: Buffer, startCluster: boolean): Buffer[] {
     let out: Buffer[] = [];
@@ -195,8 +195,8 @@ export class MatroskaClusterWriter {
       if (startCluster || offset > this.maxClusterMs || offset < BLOCK_OFFSET_MIN || offset > BLOCK_OFFSET_MAX) out = this.flush();
     }
     if (this.clusterTs === undefined) this.clusterTs = Math.max(0, ptsMs);
-    const offset = ptsMs - this.clusterTs;
-    if (offset < BLOCK_OFFSET_MIN) throw new RangeError(`block at ${ptsMs} ms is too early for a cluster at 0`);
+    // Only a presentation time below -32.768 s (a bogus composition time) cannot be written: it is clamped.
+    const offset = Math.max(BLOCK_OFFSET_MIN, ptsMs - this.clusterTs);
     const head = Buffer.allocUnsafe(4);
     head[0] = 0x80 | track; // track number as a 1-byte vint (tracks 1..126)
     head.writeInt16BE(offset, 1);

@@ -9,6 +9,10 @@ import { Segmenter } from "../segment/segmenter.js";
 import { FrameDropper } from "./frame-dropper.js";
 import type { OutputHost, RecordingOutput } from "./output-host.js";
 
+/** onMetaData videocodecid of H.265: the legacy codec id, or the FourCC as a number (Enhanced RTMP "Enhancing onMetaData"). */
+const LEGACY_HEVC_CODEC_ID = 12;
+const HVC1_FOURCC = 0x68766331;
+
 interface OpenFile {
   index: number;
   muxer: FlvMuxer;
@@ -64,20 +68,30 @@ export class FlvOutput implements RecordingOutput {
   private open(startTimestamp: number): void {
     const index = this.nextIndex++;
     const path = join(this.host.target.inProgressDirectory, `${this.host.target.id}.${index}.flv`);
-    let muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, metadataFields(this.host.metadata()));
+    const hevcMode = this.host.settings.flvHevcMode ?? "enhanced";
+    let muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, this.metadataFields(hevcMode), hevcMode);
     let opening: Buffer[];
     try {
       opening = muxer.begin(this.host.configTags());
     } catch (err) {
       // Unwritable publisher metadata: record without the publisher's fields rather than not at all.
       this.host.deps.logger.warn("publisher metadata left out of the FLV header", { recording: this.host.target.id, error: errorMessage(err) });
-      muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, {});
+      muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, {}, hevcMode);
       opening = muxer.begin(this.host.configTags());
     }
     const sink = new FileSink(path, (err) => this.host.failed(err));
     sink.write(opening);
     this.current = { index, muxer, sink, startTimestamp };
     this.host.journal({ kind: "open", format: "flv", index, path, startTimestamp });
+  }
+
+  /** The publisher's onMetaData fields, with videocodecid saying how H.265 is written (12 or 'hvc1'). */
+  private metadataFields(hevcMode: "enhanced" | "legacy"): ReturnType<typeof metadataFields> {
+    const fields = metadataFields(this.host.metadata());
+    if (this.host.mediaDescription().videoCodec === "h265" && "videocodecid" in fields) {
+      fields.videocodecid = hevcMode === "legacy" ? LEGACY_HEVC_CODEC_ID : HVC1_FOURCC;
+    }
+    return fields;
   }
 
   private closeCurrent(): void {

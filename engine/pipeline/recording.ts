@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { MuxError, type RecorderError } from "../errors.js";
 import { type AudioCodec, describeTag, stripSetDataFrame, type VideoCodec } from "../flv/tag-info.js";
 import { TagType, type FlvTag } from "../flv/types.js";
-import { planFormats } from "../mux/codec-matrix.js";
+import { planFormats, remuxFeedFormat } from "../mux/codec-matrix.js";
+import { ffmpegCapabilitiesSync } from "../mux/ffmpeg-capabilities.js";
 import { metadataFields } from "../mux/flv-muxer.js";
 import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
 import { TypedEmitter } from "../typed-emitter.js";
@@ -46,6 +47,8 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
   private audioCodec: AudioCodec | undefined;
   private videoConfig: FlvTag | undefined;
   private audioConfig: FlvTag | undefined;
+  /** An Enhanced RTMP audio MultichannelConfig: kept apart so it never replaces the sequence header. */
+  private audioChannelConfig: FlvTag | undefined;
   private metadataTag: Buffer | undefined;
   private firstTs: number | undefined;
   private lastTs = 0;
@@ -104,6 +107,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
       id: this.target.id,
       state: this.state,
       tracks: this.tracks(),
+      media: this.mediaDescription(),
       formats: this.formats,
       skipped: this.skipped,
       tagsIn: this.tagsIn,
@@ -121,6 +125,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     const tags: FlvTag[] = [];
     if (this.videoConfig) tags.push(this.videoConfig);
     if (this.audioConfig) tags.push(this.audioConfig);
+    if (this.audioChannelConfig) tags.push(this.audioChannelConfig);
     return tags;
   }
 
@@ -197,6 +202,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     } else {
       if (this.audioCodec === undefined || this.audioCodec === "unknown") this.audioCodec = info.codec;
       if (info.kind === "config") this.audioConfig = tag;
+      else if (info.multichannelConfig) this.audioChannelConfig = tag;
     }
     if (info.kind === "frame") {
       if (this.firstTs === undefined) {
@@ -228,7 +234,10 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     this.hasVideo = this.videoCodec !== undefined;
     this.hasAudio = this.audioCodec !== undefined;
     const wanted = OUTPUT_FORMATS.filter((f) => this.settings.formats[f].enabled);
-    const plan = planFormats(wanted, this.tracks());
+    // The effective matrix: the documented one limited by what this ffmpeg can do (probed once per binary).
+    const needsFfmpeg = wanted.some((f) => f !== "flv");
+    const caps = needsFfmpeg ? (this.deps.ffmpegCapabilities ?? ffmpegCapabilitiesSync(this.deps.ffmpegPath)) : undefined;
+    const plan = planFormats(wanted, this.tracks(), caps);
     this.formats = plan.formats;
     this.skipped = plan.skipped;
     for (const skip of plan.skipped) {
@@ -279,7 +288,16 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     if (this.hls && groups.size === 0) groups.set(Number.POSITIVE_INFINITY, { mp4: false, aac: false });
     const hlsInterval = Math.max(...groups.keys());
     for (const [interval, g] of groups) {
-      this.outputs.push(new RemuxOutput(this, g, interval, interval === hlsInterval ? this.hls : undefined));
+      const tracks = this.tracks();
+      // Video reaches this ffmpeg only when one of its outputs holds video (AAC alone is audio-only).
+      const withHls = interval === hlsInterval && this.hls !== undefined;
+      const fed = [g.mp4 || withHls ? tracks.video : undefined, tracks.audio].filter((c) => c !== undefined);
+      const media = this.mediaDescription();
+      const feed = {
+        format: remuxFeedFormat(fed),
+        tracks: { ...tracks, ...(media.width && media.height ? { metadataSize: { width: media.width, height: media.height } } : {}) },
+      };
+      this.outputs.push(new RemuxOutput(this, g, interval, withHls ? this.hls : undefined, feed));
     }
   }
 

@@ -1,18 +1,20 @@
 /**
  * The ffmpeg-driven formats of a recording that roll at the same interval
  * (MP4 and/or AAC), plus HLS when it rides along: one ffmpeg per file period,
- * fed the period's tags as FLV on stdin with their original timestamps.
+ * fed the period's tags on stdin with their original timestamps: as FLV for
+ * H.264/AAC/MP3, as Matroska written by the engine for the codecs the ffmpeg
+ * builds cannot read from FLV (H.265, AV1, Opus, H.266: remux-feed.ts).
  * A new period starts a new ffmpeg at the cut keyframe, so MP4/AAC files cut
  * exactly where the segmenter says, and HLS stays continuous (-copyts).
  */
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { MuxError, StorageError, errorMessage } from "../errors.js";
-import { encodeFlvHeader, encodeTag } from "../flv/flv-format.js";
 import { describeVideo } from "../flv/tag-info.js";
 import { TagType, type FlvTag } from "../flv/types.js";
 import { buildRemuxArgs, type RemuxPlan } from "../mux/ffmpeg-args.js";
 import { FfmpegRemuxJob, HLS_LIST_FD } from "../mux/ffmpeg-remux-job.js";
+import { createRemuxFeed, type FeedFormat, type FeedTracks, type RemuxFeed } from "../mux/remux-feed.js";
 import { moveIntoPlace } from "../segment/file-sink.js";
 import { MediaClock } from "../segment/media-clock.js";
 import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
@@ -24,6 +26,7 @@ import type { OutputHost, RecordingOutput } from "./output-host.js";
 interface Period {
   index: number;
   job: FfmpegRemuxJob;
+  feed: RemuxFeed;
   hlsJob: number | undefined;
   plan: RemuxPlan;
   clock: MediaClock;
@@ -43,6 +46,8 @@ export class RemuxOutput implements RecordingOutput {
     private readonly formats: { mp4: boolean; aac: boolean },
     private readonly intervalSec: number,
     private readonly hls: HlsOutput | undefined,
+    /** What ffmpeg is fed (codec-matrix.ts remuxFeedFormat) and the codecs of the tracks fed. */
+    private readonly feed: { format: FeedFormat; tracks: FeedTracks } = { format: "flv", tracks: {} },
   ) {
     this.segmenter = new Segmenter(intervalSec * 1000, host.hasVideo);
     this.dropper = new FrameDropper(host.settings.maxQueueBytes, host.hasVideo);
@@ -65,12 +70,12 @@ export class RemuxOutput implements RecordingOutput {
       return;
     }
     period.clock.observe(track === "video", tag.timestamp);
-    period.job.write(encodeTag(tag.type, tag.timestamp, tag.data));
+    period.job.write(period.feed.frame(tag));
   }
 
   other(tag: FlvTag, isConfig: boolean): void {
     // ffmpeg takes codec config changes inline; script and end-of-sequence tags are FLV-only.
-    if (isConfig && this.current && this.feeds(tag)) this.current.job.write(encodeTag(tag.type, tag.timestamp, tag.data));
+    if (isConfig && this.current && this.feeds(tag)) this.current.job.write(this.current.feed.config(tag));
   }
 
   async finish(): Promise<void> {
@@ -81,7 +86,8 @@ export class RemuxOutput implements RecordingOutput {
     const { target, settings, deps } = this.host;
     const index = this.nextIndex++;
     const stem = join(target.inProgressDirectory, `${target.id}.${index}`);
-    const plan: RemuxPlan = { hasVideo: this.feedVideo, hasAudio: this.host.hasAudio };
+    const plan: RemuxPlan = { hasVideo: this.feedVideo, hasAudio: this.host.hasAudio, inputFormat: this.feed.format };
+    if (this.feed.tracks.audio === "opus") plan.opusInMp4 = true;
     if (this.formats.mp4) plan.mp4 = { path: `${stem}.mp4`, fragmentedPath: `${stem}.frag.mp4` };
     if (this.formats.aac) plan.aacPath = `${stem}.aac`;
     const firstPts = first.timestamp + (track === "video" ? describeVideo(first.data).cts : 0);
@@ -98,11 +104,20 @@ export class RemuxOutput implements RecordingOutput {
     if (hlsJob !== undefined) job.on("hlsSegment", (report) => this.hls!.segment(hlsJob, report));
     job.on("exitedEarly", (err) => this.host.failed(err));
     // Every file period starts with the codec config, so it stands on its own.
-    job.write([encodeFlvHeader(plan.hasAudio, plan.hasVideo)]);
-    for (const tag of this.host.configTags()) if (this.feeds(tag)) job.write(encodeTag(tag.type, tag.timestamp, tag.data));
-    this.current = { index, job, hlsJob, plan, clock: new MediaClock() };
+    const feed = createRemuxFeed(this.feed.format, this.feedTracks());
+    job.write(feed.begin(this.host.configTags().filter((tag) => this.feeds(tag))));
+    this.current = { index, job, feed, hlsJob, plan, clock: new MediaClock() };
     if (plan.mp4) this.host.journal({ kind: "open", format: "mp4", index, path: plan.mp4.path, fragmentedPath: plan.mp4.fragmentedPath, startTimestamp: first.timestamp });
     if (plan.aacPath) this.host.journal({ kind: "open", format: "aac", index, path: plan.aacPath, startTimestamp: first.timestamp });
+  }
+
+  /** The codecs of the tracks this output feeds (video only when it has an output holding video). */
+  private feedTracks(): FeedTracks {
+    const tracks: FeedTracks = {};
+    if (this.feedVideo) tracks.video = this.feed.tracks.video ?? "unknown";
+    if (this.host.hasAudio) tracks.audio = this.feed.tracks.audio ?? "unknown";
+    if (this.feed.tracks.metadataSize) tracks.metadataSize = this.feed.tracks.metadataSize;
+    return tracks;
   }
 
   private feeds(tag: FlvTag): boolean {
@@ -113,6 +128,7 @@ export class RemuxOutput implements RecordingOutput {
     const period = this.current;
     if (!period) return;
     this.current = undefined;
+    period.job.write(period.feed.end());
     this.host.track(this.complete(period));
   }
 

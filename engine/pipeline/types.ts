@@ -1,6 +1,7 @@
 import type { RecorderError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { FormatSkip, OutputFormat, TrackSet } from "../mux/types.js";
+import type { FfmpegCapabilities } from "../mux/ffmpeg-capabilities.js";
+import type { FlvHevcMode, FormatSkip, OutputFormat, TrackSet } from "../mux/types.js";
 import type { HlsPlaylistState } from "../splice/hls-state.js";
 
 /** Per-format settings, as the cloud API's RecordParam (Enable, RecordInterval, VodFileName). */
@@ -29,7 +30,17 @@ export interface RecordingSettings {
    * the push ends, for a new push of the stream within the window to continue.
    */
   hlsFlowContinueSec: number;
+  /**
+   * How H.265 is written into FLV files (the FLV extension for HEVC): "enhanced" (default) with
+   * the Enhanced RTMP header (FourCC hvc1), read by FFmpeg 6.1+, OBS, VLC 3.0.19+...; "legacy" with
+   * the de-facto codec id 12 (CDN players of the Chinese ecosystem, flv.js forks). Pushes in the
+   * other form are converted tag by tag: only the 5-8 header bytes change, payloads and timestamps
+   * do not. Other codecs are copied as pushed.
+   */
+  flvHevcMode?: FlvHevcMode;
 }
+
+export type { FlvHevcMode };
 
 /** Where a recording's bytes go and what it is called. */
 export interface RecordingTarget {
@@ -50,6 +61,11 @@ export interface RecordingTarget {
 
 export interface RecordingDeps {
   ffmpegPath: string;
+  /**
+   * What that ffmpeg can do; limits the codec matrix. When absent, the cached probe of
+   * `ffmpegPath` (started by locateFfmpeg at service start) is used.
+   */
+  ffmpegCapabilities?: FfmpegCapabilities;
   logger: Logger;
   /** Wall clock in ms since the epoch (injected for tests). */
   now: () => number;
@@ -87,6 +103,8 @@ export interface RecordingStats {
   id: string;
   state: "probing" | "recording" | "closing" | "closed";
   tracks: TrackSet;
+  /** Codecs and picture size, as far as known. */
+  media: MediaDescription;
   formats: OutputFormat[];
   skipped: FormatSkip[];
   tagsIn: number;
