@@ -10,6 +10,8 @@ import { errorMessage } from "../../engine/errors.js";
 import { apiAuthRequired } from "../config/config.js";
 import type { RecorderService } from "../service.js";
 import { ApiError } from "./api-error.js";
+import { effectiveMatrix } from "../../engine/mux/codec-matrix.js";
+import { ffmpegCapabilitiesSync } from "../../engine/mux/ffmpeg-capabilities.js";
 import { ACTIONS } from "./actions.js";
 import { serveConsole } from "./console-files.js";
 import { ConsoleSessions } from "./console-session.js";
@@ -89,6 +91,8 @@ export class HttpApi {
         uptimeSec: s.uptimeSec,
         livePushes: s.livePushes().length,
         ffmpeg: { path: s.ffmpeg.path, version: s.ffmpeg.version, source: s.ffmpeg.source },
+        // What can be recorded to what, with this ffmpeg (the documented matrix limited by its abilities).
+        codecMatrix: effectiveMatrix(ffmpegCapabilitiesSync(s.ffmpeg.path)).cells,
       });
     } else if (url.pathname === "/status" && !this.authRequired) {
       // Stream names and publisher addresses: only where the API itself is open (loopback).

@@ -93,6 +93,16 @@ describe("recorder CLI", () => {
     s.child.kill("SIGTERM");
   });
 
+  it("doctor prints the ffmpeg and the codec x format matrix it can record", async () => {
+    const r = await run(["doctor"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ffmpeg: \S+ \S+/);
+    expect(r.stdout).toMatch(/h265\s+yes \(ext\)\s+yes\s+yes/);
+    const json = JSON.parse((await run(["doctor", "--json"])).stdout) as { matrix: { cells: Record<string, Record<string, { recordable: boolean }>> } };
+    expect(json.matrix.cells.av1!.hls!.recordable).toBe(false);
+    expect(json.matrix.cells.h264!.mp4!.recordable).toBe(true);
+  });
+
   it("refuses bad flags and bad config files with a clear message and exit code 1", async () => {
     const badPort = await run(["serve", "--rtmp-port", "99999"]);
     expect(badPort.code).not.toBe(0);

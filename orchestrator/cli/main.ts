@@ -5,6 +5,9 @@
 import { Command, InvalidArgumentError } from "commander";
 import { errorMessage, RecorderError } from "../../engine/errors.js";
 import { createLogger } from "../../engine/logger.js";
+import { effectiveMatrix, formatEffectiveMatrix } from "../../engine/mux/codec-matrix.js";
+import { locateFfmpeg } from "../../engine/mux/ffmpeg-binary.js";
+import { probeFfmpegCapabilities } from "../../engine/mux/ffmpeg-capabilities.js";
 import { loadConfig } from "../config/config.js";
 import { RecorderService } from "../service.js";
 import { addControlCommands } from "./control-commands.js";
@@ -83,6 +86,19 @@ export function buildCli(): Command {
       const speed = o.speed ?? (o.realtime ? 1 : undefined);
       const result = await replayFlv(file, url, { loop: o.loop, ...(speed === undefined ? {} : { speed }) });
       process.stdout.write(`sent ${result.tagsSent} tags, ${(result.mediaDurationMs / 1000).toFixed(3)} s of media\n`);
+    });
+
+  program
+    .command("doctor")
+    .description("print the ffmpeg the service would run and the codec x format matrix it can record")
+    .option("--config <file>", "JSON config file")
+    .option("--ffmpeg <path>", "ffmpeg binary to check")
+    .option("--json", "print the matrix as JSON")
+    .action(async (o: { config?: string; ffmpeg?: string; json?: boolean }) => {
+      const config = loadConfig({ ...(o.config ? { configFile: o.config } : {}), ...(o.ffmpeg ? { ffmpegPath: o.ffmpeg } : {}) });
+      const ffmpeg = locateFfmpeg(config.ffmpegPath || undefined);
+      const matrix = effectiveMatrix(await probeFfmpegCapabilities(ffmpeg.path));
+      process.stdout.write(o.json ? `${JSON.stringify({ ffmpeg, matrix }, null, 2)}\n` : `ffmpeg source: ${ffmpeg.source}\n${formatEffectiveMatrix(matrix)}\n`);
     });
 
   addControlCommands(program);

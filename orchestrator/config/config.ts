@@ -52,6 +52,8 @@ export interface ServiceConfig {
     retentionSweepSeconds: number;
     /** New pushes are refused while the data folder's disk has less free space than this. */
     minFreeMegabytes: number;
+    /** How H.265 is written into FLV files: Enhanced RTMP ("enhanced", hvc1) or the legacy codec id 12. */
+    flvHevcMode: "enhanced" | "legacy";
   };
   /** What a push records when no recording rule (control API) matches it. */
   recordTemplate: RecordTemplate;
@@ -100,7 +102,7 @@ export function defaultConfig(): ServiceConfig {
     dataDir: "./data",
     ffmpegPath: "",
     logLevel: "info",
-    recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64, retentionSweepSeconds: 60, minFreeMegabytes: 64 },
+    recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64, retentionSweepSeconds: 60, minFreeMegabytes: 64, flvHevcMode: "enhanced" },
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
     callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12 },
     pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0 },
@@ -162,6 +164,7 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(typeof c.dataDir === "string" && c.dataDir.length > 0, "dataDir", "a folder path", c.dataDir);
   check(typeof c.http.publicUrl === "string" && (c.http.publicUrl === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(c.http.publicUrl)), "http.publicUrl", "empty or an http(s) URL", c.http.publicUrl);
   check(isInt(c.recording.minFreeMegabytes, 0, 1_048_576), "recording.minFreeMegabytes", "an integer 0-1048576", c.recording.minFreeMegabytes);
+  check(["enhanced", "legacy"].includes(c.recording.flvHevcMode), "recording.flvHevcMode", "enhanced|legacy", c.recording.flvHevcMode);
   check(isInt(c.recording.retentionSweepSeconds, 1, 86_400), "recording.retentionSweepSeconds", "an integer 1-86400", c.recording.retentionSweepSeconds);
   check(typeof c.ffmpegPath === "string", "ffmpegPath", "a path or empty", c.ffmpegPath);
   check(["debug", "info", "warn", "error", "silent"].includes(c.logLevel), "logLevel", "debug|info|warn|error|silent", c.logLevel);
@@ -327,5 +330,6 @@ export function recordingSettings(config: ServiceConfig, template: FormatParams 
     probeWindowMs: config.recording.probeWindowMs,
     maxQueueBytes: config.recording.maxQueueMegabytes * 1024 * 1024,
     hlsFlowContinueSec: template.HlsSpecialParam?.FlowContinueDuration ?? 0,
+    flvHevcMode: config.recording.flvHevcMode,
   };
 }
