@@ -22,6 +22,8 @@ export interface Attachment {
 export class LivePush {
   readonly startedAt = new Date();
   readonly attachments = new Map<string, Attachment>();
+  /** Tasks whose recording failed on this push (full disk...): not started again for it. */
+  readonly failedTasks = new Set<string>();
   /** Media bytes received, for the bitrate operators see. */
   bytesIn = 0;
   /** Which rule (and template) chose this push's recording, resolved at push start. */
@@ -62,7 +64,9 @@ export class LivePush {
       this.metadata = tag;
     }
     if (this.held) {
+      // Recordings attached already get it now; those attached later get it from `held`.
       this.held.push(tag);
+      for (const a of this.attachments.values()) a.recording.push(tag);
       return;
     }
     const startsGop = info.kind === "frame" && (info.track === "video" ? info.key : !this.sawVideo);

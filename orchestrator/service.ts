@@ -324,10 +324,11 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     if (settings && OUTPUT_FORMATS.some((f) => settings.formats[f].enabled)) {
       const resume = await this.resumablePlaylist(push, settings, "");
       this.attachRecording(push, settings, "", rule?.TemplateId ?? 0, 0, resume);
-    } else {
+    } else if (!push.ended) {
       this.logger.info("no recording for this push: its template enables no format", { push: push.id, templateId: rule?.TemplateId ?? 0 });
     }
-    await this.syncPushTasks(push, await this.catalog.pendingOrRunningTasks(Math.floor(Date.now() / 1000)));
+    // Through the same serialized chain as the periodic check, so a task is never attached twice.
+    await this.syncTasks();
     push.release();
   }
 
@@ -336,7 +337,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     this.taskSync = this.taskSync.then(async () => {
       if (this.pushes.size === 0 && !this.hasTaskAttachments()) return;
       const tasks = await this.catalog.pendingOrRunningTasks(Math.floor(Date.now() / 1000));
-      for (const push of this.pushes.values()) await this.syncPushTasks(push, tasks);
+      for (const push of this.pushes.values()) if (!push.ended) await this.syncPushTasks(push, tasks);
     }).catch((err: unknown) => this.logger.error("task check failed", { error: errorMessage(err) }));
     return this.taskSync;
   }
@@ -361,13 +362,14 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       if (!task || task.Stopped > 0 || nowSec >= task.EndTime) closing.push(this.endRecording(push, a.recording.target.id));
     }
     for (const task of open) {
-      if (running.has(task.TaskId)) continue;
+      if (running.has(task.TaskId) || push.failedTasks.has(task.TaskId)) continue;
       if ([...push.attachments.values()].filter((a) => a.taskId).length >= MAX_OVERLAPPING_TASKS) break;
       const template = task.TemplateId > 0 ? await this.catalog.getTemplate(task.TemplateId) : undefined;
       const settings = recordingSettings(this.config, template ?? HLS_ONLY);
       const resume = await this.resumablePlaylist(push, settings, task.TaskId);
-      if (push.ended) return;
+      // On a push that ended meanwhile this hands the playlist back instead of attaching.
       this.attachRecording(push, settings, task.TaskId, template ? task.TemplateId : 0, task.EndTime, resume);
+      if (push.ended) return;
     }
     // StopRecordTask returns once the stopped recording's files are complete.
     await Promise.all(closing);
@@ -381,8 +383,14 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     taskEnd: number,
     resume: OpenPlaylist | undefined,
   ): void {
-    // A continued playlist keeps its first recording's id: one file, one id, one notification.
-    const id = resume?.file.recordingId ?? randomUUID();
+    if (push.ended) {
+      if (resume) void this.handBack(resume);
+      return;
+    }
+    // In-progress files and the journal always get a fresh id; a continued playlist keeps its first
+    // recording's id in the catalog and notifications (one file, one id, one notification).
+    const id = randomUUID();
+    const catalogId = resume?.file.recordingId ?? id;
     const directory = join(this.recordingsDir, push.domain, push.app, push.stream);
     let recording: Recording;
     try {
@@ -407,6 +415,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       );
     } catch (err) {
       this.logger.error("cannot start a recording", { push: push.id, taskId, error: errorMessage(err) });
+      if (taskId) push.failedTasks.add(taskId);
+      if (resume) void this.handBack(resume);
       return;
     }
     const where = { push: push.id, recording: id, domain: push.domain, app: push.app, stream: push.stream, ...(taskId ? { taskId } : {}) };
@@ -417,7 +427,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     });
     recording.on("error", (err) => this.statusEvent(push, id, taskId, "record_error", undefined, `${err.code}: ${err.message}`));
     recording.on("closed", () => this.statusEvent(push, id, taskId, "record_ended"));
-    const fileMeta: FileMeta = { recordingId: id, domain: push.domain, app: push.app, stream: push.stream, taskId, templateId, streamParam: taskId ? "" : push.session.query };
+    const fileMeta: FileMeta = { recordingId: catalogId, domain: push.domain, app: push.app, stream: push.stream, taskId, templateId, streamParam: taskId ? "" : push.session.query };
     recording.on("file", (file) => void this.indexFile(file, fileMeta, settings.formats[file.format].storageTimeSec ?? 0));
     recording.on("hlsOpen", (state) =>
       void this.keepPlaylistOpen(spliceKey(push, taskId), state, settings.hlsFlowContinueSec, { ...fileMeta, storageTimeSec: settings.formats.hls.storageTimeSec ?? 0 }),
@@ -530,6 +540,18 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     return open;
   }
 
+  /** An open playlist taken for a push that could not use it goes back to waiting (or closes, if its window passed). */
+  private async handBack(open: OpenPlaylist): Promise<void> {
+    if (Date.now() >= open.deadlineMs) return this.closeOpenPlaylist(open);
+    try {
+      await this.catalog.saveOpenPlaylist(open);
+      this.scheduleSpliceClose(open);
+    } catch (err) {
+      this.logger.error("cannot keep the HLS playlist open; closing it now", { key: open.spliceKey, error: errorMessage(err) });
+      await this.closeOpenPlaylist(open);
+    }
+  }
+
   /** The push ended inside a splice window: the playlist waits, in the catalog, for the stream to come back. */
   private async keepPlaylistOpen(key: string, state: HlsPlaylistState, windowSec: number, file: OpenPlaylist["file"]): Promise<void> {
     const open: OpenPlaylist = { spliceKey: key, deadlineMs: Date.now() + windowSec * 1000, state, file };
@@ -632,6 +654,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
 
   private async recordingClosed(push: LivePush, a: Omit<Attachment, "waitingForKeyframe">, stats: RecordingStats): Promise<void> {
     push.detach(a.recording.target.id);
+    if (stats.errors > 0 && a.taskId) push.failedTasks.add(a.taskId);
     this.logger.info("recording closed", { push: push.id, recording: stats.id, files: stats.filesCompleted, dropped: stats.droppedFrames, errors: stats.errors });
     if (stats.errors > 0) {
       // Files it could not close stay journalled: make them whole now (and again at the next start if this fails too).

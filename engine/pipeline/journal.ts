@@ -51,20 +51,40 @@ export class Journal {
   private stream: WriteStream | undefined;
   readonly path: string;
 
-  constructor(inProgressDirectory: string, recordingId: string) {
+  private failed = false;
+
+  /** @param onError told once if the journal cannot be written (a full disk): recording goes on without it. */
+  constructor(
+    inProgressDirectory: string,
+    recordingId: string,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {
     this.path = join(inProgressDirectory, `${recordingId}${JOURNAL_SUFFIX}`);
   }
 
   /** Appends one entry (ordered; written as soon as the disk takes it). */
   write(entry: JournalEntry): void {
-    this.stream ??= createWriteStream(this.path, { flags: "a" });
+    if (this.failed) return;
+    if (!this.stream) {
+      this.stream = createWriteStream(this.path, { flags: "a" });
+      this.stream.on("error", (err) => {
+        if (this.failed) return;
+        this.failed = true;
+        this.onError(err);
+      });
+    }
     this.stream.write(`${JSON.stringify(entry)}\n`);
+  }
+
+  /** Stops writing (kept on disk for recovery). */
+  async close(): Promise<void> {
+    const s = this.stream;
+    if (s && !s.destroyed) await new Promise<void>((resolve) => s.end(() => resolve()));
   }
 
   /** The recording closed cleanly: nothing to recover. */
   async remove(): Promise<void> {
-    const s = this.stream;
-    if (s) await new Promise<void>((resolve) => s.end(() => resolve()));
+    await this.close();
     await rm(this.path, { force: true });
   }
 }

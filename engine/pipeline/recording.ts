@@ -244,7 +244,9 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
       this.deps.logger.warn("format skipped", { recording: this.target.id, format: skip.format, code: skip.code, reason: skip.reason });
     }
     if (plan.formats.length > 0 && this.firstTs !== undefined) {
-      this.journalFile = new Journal(this.target.inProgressDirectory, this.target.id);
+      this.journalFile = new Journal(this.target.inProgressDirectory, this.target.id, (err) =>
+        this.deps.logger.error("cannot write the recording journal; crash recovery will not know this recording", { recording: this.target.id, error: err.message }),
+      );
       const vodFileNames: JournalStart["vodFileNames"] = {};
       for (const f of plan.formats) {
         const name = this.settings.formats[f].vodFileName;
@@ -334,9 +336,14 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
       const keepOpen = this.settings.hlsFlowContinueSec > 0;
       // A playlist handed in to continue stays open even if this push recorded no HLS.
       const open = this.hls ? await this.hls.finish(keepOpen) : this.target.resumeHls;
-      if (open) this.emit("hlsOpen", open);
+      if (open) {
+        // Handed on open (splicing): recovery must leave this playlist alone.
+        this.journal({ kind: "done", path: open.livePath });
+        this.emit("hlsOpen", open);
+      }
       // Every file is complete: nothing to recover. (After an error the journal stays for recovery.)
       if (this.errors === 0) await this.journalFile?.remove();
+      else await this.journalFile?.close();
     } catch (err) {
       this.failed(new MuxError("RECORDING_CLOSE_FAILED", String(err), { cause: err }));
     }

@@ -135,7 +135,7 @@ export class Recovery {
     const directory = dirname(dirname(journalPath));
     let ok = true;
     for (const file of opens) ok = (await this.attempt(file.path, () => this.recoverFile(start, file, directory))) && ok;
-    if (start.hlsLivePath) ok = (await this.attempt(start.hlsLivePath, () => this.recoverHls(start, directory))) && ok;
+    if (start.hlsLivePath && !done.has(start.hlsLivePath)) ok = (await this.attempt(start.hlsLivePath, () => this.recoverHls(start, directory))) && ok;
     if (ok) await rm(journalPath, { force: true });
   }
 

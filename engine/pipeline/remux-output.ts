@@ -25,6 +25,8 @@ import type { OutputHost, RecordingOutput } from "./output-host.js";
 
 interface Period {
   index: number;
+  /** Its ffmpeg exited early: the next keyframe opens a new period. */
+  dead?: boolean;
   job: FfmpegRemuxJob;
   feed: RemuxFeed;
   hlsJob: number | undefined;
@@ -59,7 +61,9 @@ export class RemuxOutput implements RecordingOutput {
   }
 
   frame(tag: FlvTag, track: "audio" | "video", key: boolean): void {
-    if (this.segmenter.decide(track, key, tag.timestamp) !== "same") {
+    const decision = this.segmenter.decide(track, key, tag.timestamp);
+    const restart = this.current?.dead === true && (track === "video" ? key : !this.host.hasVideo);
+    if (decision !== "same" || restart) {
       this.closeCurrent();
       this.open(tag, track);
     }
@@ -102,7 +106,11 @@ export class RemuxOutput implements RecordingOutput {
     }
     const job = new FfmpegRemuxJob({ ffmpegPath: deps.ffmpegPath, args: buildRemuxArgs(plan), logger: deps.logger });
     if (hlsJob !== undefined) job.on("hlsSegment", (report) => this.hls!.segment(hlsJob, report));
-    job.on("exitedEarly", (err) => this.host.failed(err));
+    job.on("exitedEarly", (err) => {
+      this.host.failed(err);
+      // Not fatal (e.g. one bad packet): start a new period at the next keyframe instead of losing the rest of this one.
+      if (this.current?.job === job) this.current.dead = true;
+    });
     // Every file period starts with the codec config, so it stands on its own.
     const feed = createRemuxFeed(this.feed.format, this.feedTracks());
     job.write(feed.begin(this.host.configTags().filter((tag) => this.feeds(tag))));
@@ -159,14 +167,12 @@ export class RemuxOutput implements RecordingOutput {
         const { size } = await stat(src);
         const path = await moveIntoPlace(src, target.directory, base, format);
         this.host.journal({ kind: "done", path: src });
+        // The regular MP4 is in place: its crash-safe fragmented copy is no longer needed.
+        if (format === "mp4") await rm(period.plan.mp4!.fragmentedPath, { force: true });
         this.host.fileCompleted({ format, path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes: size, index: period.index, mediaStartMs: start });
       } catch (err) {
         this.host.failed(new StorageError("REMUX_CLOSE_FAILED", `finishing ${src} failed: ${errorMessage(err)}`, { cause: err }));
       }
-    }
-    if (period.plan.mp4) {
-      // The regular MP4 is complete: the crash-safe fragmented copy is no longer needed.
-      await rm(period.plan.mp4.fragmentedPath, { force: true });
     }
   }
 }

@@ -119,8 +119,10 @@ export class MediaLibrary {
   /** Deletes every file whose StorageTime has passed. Open playlists and files in progress are not catalogued, so never touched. */
   async sweep(nowMs: number): Promise<number> {
     let removed = 0;
+    // A file that cannot be deleted is skipped (and retried next sweep), never a wall for the others.
+    const failed = new Set<string>();
     for (;;) {
-      const batch = await this.catalog.expiredRecordings(nowMs, 100);
+      const batch = (await this.catalog.expiredRecordings(nowMs, 100 + failed.size)).filter((f) => !failed.has(f.fileId));
       if (batch.length === 0) return removed;
       for (const f of batch) {
         try {
@@ -128,8 +130,8 @@ export class MediaLibrary {
           removed++;
           this.logger.info("retention: deleted an expired recording", { fileId: f.fileId, path: f.path });
         } catch (err) {
+          failed.add(f.fileId);
           this.logger.error("retention: cannot delete an expired recording", { fileId: f.fileId, path: f.path, error: errorMessage(err) });
-          return removed;
         }
       }
     }
