@@ -9,13 +9,20 @@
  *
  * node-media-server 4.4.3 never tells a player that the publisher left (it
  * keeps the publish for a 30 s resume window and then only drops its
- * caches), so a puller's input never ends by itself: the recipe relies on
- * ffmpeg's `-rw_timeout` to stop reading once no data has come for a while,
- * then ffmpeg closes its output normally. That timeout is what bounds the
- * recipe's "push end -> file complete" time.
+ * caches), so a puller's input never ends by itself. The recipe follows
+ * node-media-server's own lifecycle: pullers start on "postPublish"; on
+ * "donePublish", which v4 emits when that 30 s window has passed, their
+ * play sessions are closed (as node-media-server's session API does), so
+ * each ffmpeg reads end-of-stream, writes its trailers and exits. That
+ * window is what bounds the recipe's "push end -> file complete" time.
+ *
+ * --rw-timeout-sec T > 0 instead makes each puller stop by itself after T s
+ * without data (`-rw_timeout`): faster to finish, but in a start-up storm
+ * (hundreds of ffmpeg processes starting at once on 2 cores) pullers time
+ * out in the RTMP handshake and record nothing, so it is not the default.
  *
  * IPC messages: {event:"ready"}, {event:"publish",stream,t},
- * {event:"puller-exit",stream,format,t,code}.
+ * {event:"puller-exit",stream,format,t,code,stopped}.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -29,7 +36,7 @@ const { values: o } = parseArgs({
     "http-port": { type: "string" },
     out: { type: "string" },
     ffmpeg: { type: "string", default: "ffmpeg" },
-    "rw-timeout-sec": { type: "string", default: "3" },
+    "rw-timeout-sec": { type: "string", default: "0" },
     "hls-seconds": { type: "string", default: "10" },
   },
 });
@@ -66,20 +73,25 @@ function formatArgs(format, dir, stream) {
   }
 }
 
+/** stream -> its running pullers */
+const pullers = new Map();
+const rwTimeoutSec = Number(o["rw-timeout-sec"]);
+
 nms.on("postPublish", (session) => {
   const path = session.streamPath; // "/live/s3"
   const stream = path.split("/").pop();
   const dir = join(out, ...path.split("/").filter(Boolean).slice(0, -1));
   mkdirSync(dir, { recursive: true });
   send({ event: "publish", stream, t: Date.now() });
+  const mine = new Set();
+  pullers.set(stream, mine);
   for (const format of ["flv", "hls", "mp4", "aac"]) {
     const args = [
       "-nostdin",
       "-hide_banner",
       "-loglevel",
       "error",
-      "-rw_timeout",
-      String(Number(o["rw-timeout-sec"]) * 1_000_000),
+      ...(rwTimeoutSec > 0 ? ["-rw_timeout", String(rwTimeoutSec * 1_000_000)] : []),
       "-i",
       `rtmp://127.0.0.1:${rtmpPort}${path}`,
       ...formatArgs(format, dir, stream),
@@ -90,8 +102,34 @@ nms.on("postPublish", (session) => {
     child.stderr.on("data", (s) => {
       tail = (tail + s).slice(-2048);
     });
-    child.on("close", (code) => send({ event: "puller-exit", stream, format, t: Date.now(), code, stderr: tail.trim().slice(-300) }));
+    mine.add(child);
+    child.on("close", (code) => {
+      mine.delete(child);
+      send({ event: "puller-exit", stream, format, t: Date.now(), code, stopped: child.stoppedByUs === true, stderr: tail.trim().slice(-300) });
+    });
   }
+});
+
+/** stream -> its pullers' RTMP play sessions in node-media-server */
+const players = new Map();
+nms.on("postPlay", (session) => {
+  const stream = session.streamPath.split("/").pop();
+  if (!players.has(stream)) players.set(stream, new Set());
+  players.get(stream).add(session);
+});
+nms.on("donePlay", (session) => players.get(session.streamPath.split("/").pop())?.delete(session));
+
+nms.on("donePublish", (session) => {
+  const stream = session.streamPath.split("/").pop();
+  // What node-media-server's own "DELETE /api/v1/sessions/:id" does: end the player's
+  // connection. The puller reads end-of-stream and closes its output normally (a signal
+  // would not do: ffmpeg blocked on a silent input exits on a second SIGINT without trailers).
+  for (const player of players.get(stream) ?? []) {
+    for (const child of pullers.get(stream) ?? []) child.stoppedByUs = true;
+    player.close();
+  }
+  players.delete(stream);
+  pullers.delete(stream);
 });
 
 await nms.run();

@@ -52,10 +52,52 @@ export function readStat(pid) {
     state: f[0],
     ppid: Number(f[1]),
     ownTicks: utime + stime,
+    utime,
+    stime,
     ticks: utime + stime + cutime + cstime,
     starttime: Number(f[19]),
     rssBytes: Number(f[21]) * PAGE_SIZE,
   };
+}
+
+/** Per-thread CPU ticks of one process, summed by thread name (main thread, libuv pool, V8 workers...). */
+export function threadTicksByName(pid) {
+  const by = {};
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return by;
+  }
+  for (const tid of tids) {
+    const s = readStat(`${pid}/task/${tid}`);
+    if (!s) continue;
+    const name = Number(tid) === pid ? "main thread" : s.comm;
+    if (!by[name]) by[name] = { user: 0, sys: 0 };
+    const t = by[name];
+    t.user += s.utime;
+    t.sys += s.stime;
+  }
+  return by;
+}
+
+/**
+ * I/O syscall counts (/proc/<pid>/io: syscr, syscw) and context switches
+ * (summed over the process's threads) of one process: how often it wakes up.
+ */
+export function readWakeups(pid) {
+  const out = { readSyscalls: 0, writeSyscalls: 0, voluntarySwitches: 0, involuntarySwitches: 0 };
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, "latin1");
+    out.readSyscalls = Number(/^syscr:\s+(\d+)/m.exec(io)?.[1] ?? 0);
+    out.writeSyscalls = Number(/^syscw:\s+(\d+)/m.exec(io)?.[1] ?? 0);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, "latin1");
+      out.voluntarySwitches += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      out.involuntarySwitches += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+    }
+  } catch {}
+  return out;
 }
 
 /** Proportional set size (shared pages split between the processes mapping them), bytes. */
@@ -130,6 +172,8 @@ export class ProcessTree {
   /** Ticks of members that exited, by command name, as last seen (at most one interval short). */
   #goneByComm = new Map();
   #rootOwnTicks = 0;
+  #rootUser = 0;
+  #rootSys = 0;
   #rootCommName = "";
 
   constructor(table, rootPid, { pss = false } = {}) {
@@ -185,13 +229,15 @@ export class ProcessTree {
       }
       if (pid === this.rootPid) {
         this.#rootOwnTicks = s.ownTicks;
+        this.#rootUser = s.utime;
+        this.#rootSys = s.stime;
         this.#rootCommName = s.comm;
       } else {
         this.#last.set(pid, { comm: s.comm, ownTicks: s.ownTicks });
       }
     }
     for (const pid of this.#strangers) if (!this.table.info(pid)) this.#strangers.delete(pid);
-    const sample = { t: Date.now(), ticks, rootOwnTicks: this.#rootOwnTicks, rssBytes: rss, procs };
+    const sample = { t: Date.now(), ticks, rootOwnTicks: this.#rootOwnTicks, rootUser: this.#rootUser, rootSys: this.#rootSys, rssBytes: rss, procs };
     if (rss > this.peakRssBytes) this.peakRssBytes = rss;
     if (pss > this.peakPssBytes) this.peakPssBytes = pss;
     if (procs > this.peakProcs) this.peakProcs = procs;
@@ -270,7 +316,13 @@ function at(samples, t) {
 export function cpuSecondsBetween(tree, t0, t1) {
   const a = at(tree.samples, t0);
   const b = at(tree.samples, t1);
-  return { total: (b.ticks - a.ticks) / CLK_TCK, root: (b.rootOwnTicks - a.rootOwnTicks) / CLK_TCK, wallSec: (b.t - a.t) / 1000 };
+  return {
+    total: (b.ticks - a.ticks) / CLK_TCK,
+    root: (b.rootOwnTicks - a.rootOwnTicks) / CLK_TCK,
+    rootUser: (b.rootUser - a.rootUser) / CLK_TCK,
+    rootSys: (b.rootSys - a.rootSys) / CLK_TCK,
+    wallSec: (b.t - a.t) / 1000,
+  };
 }
 
 /** Machine busy fraction (0..1 of all cores) between two times. */

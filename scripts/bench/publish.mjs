@@ -5,7 +5,7 @@
  * exact CPU time).
  *
  *   node scripts/bench/publish.mjs --mode ffmpeg|node --n N --seconds T \
- *        --url rtmp://127.0.0.1:PORT/live/s --source FILE [--stagger-ms 20] [--ffmpeg PATH]
+ *        --url rtmp://127.0.0.1:PORT/live/s --source FILE [--stagger-ms 20] [--ffmpeg PATH] [--dist DIR]
  *
  * Publishes streams `<url>1` .. `<url>N`. Reports on stdout, one JSON line
  * each: {"event":"start","stream"}, {"event":"exit","stream","t","video","audio","code"}
@@ -22,6 +22,8 @@
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const { values: o } = parseArgs({
@@ -33,6 +35,7 @@ const { values: o } = parseArgs({
     source: { type: "string" },
     "stagger-ms": { type: "string", default: "20" },
     ffmpeg: { type: "string", default: "ffmpeg" },
+    dist: { type: "string", default: new URL("../../dist", import.meta.url).pathname },
   },
 });
 const n = Number(o.n);
@@ -72,9 +75,10 @@ function ffmpegPublisher(i) {
 }
 
 async function nodePublishers() {
-  const { parseFlv } = await import("../../dist/engine/flv/flv-format.js");
-  const { describeTag, isOnMetaData } = await import("../../dist/engine/flv/tag-info.js");
-  const { RtmpPublisher } = await import("../../dist/engine/rtmp/rtmp-publisher.js");
+  const lib = (p) => pathToFileURL(join(o.dist, p)).href;
+  const { parseFlv } = await import(lib("engine/flv/flv-format.js"));
+  const { describeTag, isOnMetaData } = await import(lib("engine/flv/tag-info.js"));
+  const { RtmpPublisher } = await import(lib("engine/rtmp/rtmp-publisher.js"));
   const { tags } = parseFlv(await readFile(o.source));
   const first = tags.find((t) => t.type !== 18)?.timestamp ?? 0;
   const videoTs = tags.filter((t) => t.type === 9).map((t) => t.timestamp);
@@ -88,10 +92,10 @@ async function nodePublishers() {
     for (const tag of tags) {
       if (loop > 0 && tag.type === 18 && isOnMetaData(tag.data)) continue;
       const at = tag.timestamp - first + loop * loopLen;
+      // Like ffmpeg -t: nothing past the end is sent (not even the file's end-of-sequence tag).
+      if (at >= endMs) continue;
       const info = describeTag(tag);
       const isFrame = info.kind === "frame";
-      // Like ffmpeg -t: media past the end is not sent (headers always are).
-      if (isFrame && at >= endMs) continue;
       schedule.push({ at, tag: { type: tag.type, timestamp: (first + at) >>> 0, data: tag.data }, kind: isFrame ? info.track : "other" });
       added = true;
     }
