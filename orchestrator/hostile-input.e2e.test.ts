@@ -26,6 +26,7 @@ import { FIXTURES } from "../fixtures/fixtures.js";
 import { videoFrameHashes } from "../scripts/test-support/media-check.js";
 import { replayFlv } from "./cli/replay.js";
 import { callOk, type Harness, listFiles, startService } from "./test-support/harness.js";
+import { Rng } from "../scripts/test-support/seeded-random.js";
 
 const SEED = (process.env["FUZZ_SEED"] ? Number(process.env["FUZZ_SEED"]) : 0x5eed1e55) >>> 0;
 const SEED_HEX = `0x${SEED.toString(16)}`;
@@ -48,40 +49,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------
 // Seeded PRNG
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-class Rng {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
 
 function caseSeed(index: number): number {
   const h = Math.imul((SEED ^ 0x2545f491) >>> 0, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35);

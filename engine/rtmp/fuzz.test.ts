@@ -34,6 +34,7 @@ import { ClientHandshake, ServerHandshake } from "./handshake.js";
 import { RtmpPublisher } from "./rtmp-publisher.js";
 import { RtmpServer } from "./rtmp-server.js";
 import { ChunkStreamId, HANDSHAKE_PACKET_SIZE, MessageType, u32Payload } from "./protocol.js";
+import { Rng } from "../../scripts/test-support/seeded-random.js";
 
 const SEED = (process.env["FUZZ_SEED"] ? Number(process.env["FUZZ_SEED"]) : 0x1dea5eed) >>> 0;
 const SEED_HEX = `0x${SEED.toString(16)}`;
@@ -55,44 +56,14 @@ const fileStarted = performance.now();
 // ---------------------------------------------------------------------------
 // PRNG and case bookkeeping
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The PRNG of one case: independent of every other case, so one case replays alone. */
 function caseRng(suite: number, index: number): Rng {
   let h = (SEED ^ Math.imul(suite + 1, 0x9e3779b1)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35);
-  return new Rng(mulberry32(h >>> 0));
+  return new Rng(h >>> 0);
 }
 
-class Rng {
-  constructor(readonly next: () => number) {}
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
 
 function u32be(n: number): number[] {
   return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];

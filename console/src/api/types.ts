@@ -37,60 +37,11 @@ export interface OnlineInfo {
   Recordings: LiveRecording[];
 }
 
-export interface RecordParam {
-  RecordInterval: number;
-  StorageTime: number;
-  Enable: 0 | 1;
-  VodSubAppId: number;
-  VodFileName: string;
-  Procedure: string;
-  StorageMode: string;
-  ClassId: number;
-  CosBucketName: string;
-  CosBucketRegion: string;
-  CosBucketPath: string;
-}
-
-export const FORMAT_PARAMS = ["FlvParam", "HlsParam", "Mp4Param", "AacParam", "Mp3Param"] as const;
-export type FormatParamKey = (typeof FORMAT_PARAMS)[number];
-
-export interface RecordTemplate {
-  TemplateId: number;
-  TemplateName: string;
-  Description: string;
-  FlvParam: RecordParam;
-  HlsParam: RecordParam;
-  Mp4Param: RecordParam;
-  AacParam: RecordParam;
-  Mp3Param: RecordParam;
-  IsDelayLive: 0 | 1;
-  HlsSpecialParam: { FlowContinueDuration: number };
-  RemoveWatermark: boolean;
-  CosStore: 0 | 1;
-  FlvSpecialParam: { UploadInRecording: boolean };
-}
-
-export interface RecordRule {
-  DomainName: string;
-  AppName: string;
-  StreamName: string;
-  TemplateId: number;
-  CreateTime: string;
-  UpdateTime: string;
-}
-
-export interface RecordTask {
-  TaskId: string;
-  DomainName: string;
-  AppName: string;
-  StreamName: string;
-  StartTime: number;
-  EndTime: number;
-  TemplateId: number;
-  Stopped: number;
-  StreamType: 0 | 1;
-  Extension: string;
-}
+// The API's own structs, shared with the server (type-only: nothing of the server is bundled).
+export type { FormatParamKey, RecordParam, RecordTemplate } from "../../../orchestrator/templates/types.js";
+export { FORMAT_PARAMS } from "../../../orchestrator/templates/types.js";
+export type { RecordRule } from "../../../orchestrator/rules/types.js";
+export type { RecordTask } from "../../../orchestrator/tasks/types.js";
 
 export interface MediaInfo {
   FileId: string;
