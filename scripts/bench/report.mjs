@@ -8,10 +8,12 @@ import { join } from "node:path";
 export const SYSTEM_LABELS = {
   "ours-all": "ours, FLV+HLS+MP4+AAC",
   "ours-flv": "ours, FLV only",
+  "ours-ingest": "ours, ingest only (nothing recorded)",
   nginx: "nginx-rtmp, FLV+HLS",
   naive: "node-media-server + ffmpeg per format",
 };
-const COLORS = { "ours-all": "#1f77b4", "ours-flv": "#2ca02c", nginx: "#d62728", naive: "#ff7f0e" };
+const COLORS = { "ours-all": "#1f77b4", "ours-flv": "#2ca02c", "ours-ingest": "#9467bd", nginx: "#d62728", naive: "#ff7f0e" };
+const ORDER = ["ours-all", "ours-flv", "ours-ingest", "nginx", "naive"];
 
 const fmt = (v, digits = 1) => (v === undefined || v === null || !Number.isFinite(v) ? "–" : v.toFixed(digits));
 const ratio = (a, b) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
@@ -55,7 +57,7 @@ export function markdownTable(runs) {
     "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|",
   ];
   const ns = [...new Set(runs.map((r) => r.n))].sort((a, b) => a - b);
-  const systems = ["ours-all", "ours-flv", "nginx", "naive"].filter((s) => runs.some((r) => r.system === s));
+  const systems = ORDER.filter((s) => runs.some((r) => r.system === s));
   for (const n of ns) {
     for (const system of systems) {
       const r = runs.find((x) => x.system === system && x.n === n);
@@ -84,15 +86,29 @@ function targetLines(runs, meta) {
     return xs.length ? xs.reduce((a, b) => (b[key] > a[key] ? b : a)) : undefined;
   };
   const yes = (ok) => (ok ? "**met**" : "**not met**");
+  /** "met at N = 10, 50; not at N = 1" for a per-N check. */
+  const where = (xs, key, limit) => {
+    const good = xs.filter((x) => x[key] <= limit).map((x) => x.n);
+    const bad = xs.filter((x) => x[key] > limit).map((x) => x.n);
+    if (!bad.length) return "at every N";
+    if (!good.length) return "at no N";
+    return `met at N = ${good.join(", ")}; not at N = ${bad.join(", ")}`;
+  };
   const a = worst("ours-all", "vsNaive");
   if (a) {
     const all = rs.filter((x) => x.system === "ours-all" && x.vsNaive !== undefined).map((x) => `N=${x.n}: ${fmt(x.vsNaive, 2)}×`).join(", ");
-    lines.push(`- All four formats, CPU per stream-second ≤ 0.5× the naive recipe: ${yes(a.vsNaive <= 0.5)} (${all}).`);
+    const xs = rs.filter((x) => x.system === "ours-all" && x.vsNaive !== undefined);
+    const lossy = runs.filter((r) => r.system === "naive" && !r.failed && r.frames.lost > 0);
+    const caveat = lossy.length
+      ? ` Where the naive recipe lost frames (${lossy.map((r) => `N=${r.n}: ${((100 * (r.frames.pushed - r.frames.lost)) / r.frames.pushed).toFixed(0)} % recorded`).join(", ")}) its CPU covers less work, so the ratio flatters it.`
+      : "";
+    lines.push(`- All four formats, CPU per stream-second ≤ 0.5× the naive recipe: ${yes(a.vsNaive <= 0.5)}, ${where(xs, "vsNaive", 0.5)} (${all}).${caveat}`);
   }
   const f = worst("ours-flv", "vsNginx");
   if (f) {
     const all = rs.filter((x) => x.system === "ours-flv" && x.vsNginx !== undefined).map((x) => `N=${x.n}: ${fmt(x.vsNginx, 2)}×`).join(", ");
-    lines.push(`- FLV only, CPU per stream-second ≤ 1.5× nginx-rtmp: ${yes(f.vsNginx <= 1.5)} (${all}).`);
+    const xs = rs.filter((x) => x.system === "ours-flv" && x.vsNginx !== undefined);
+    lines.push(`- FLV only, CPU per stream-second ≤ 1.5× nginx-rtmp: ${yes(f.vsNginx <= 1.5)}, ${where(xs, "vsNginx", 1.5)} (${all}).`);
   }
   const big = runs.find((r) => r.system === "ours-all" && r.n === nMax && !r.failed);
   if (big) {
@@ -109,6 +125,28 @@ function targetLines(runs, meta) {
     if (!runs.some((r) => r.system === system)) continue;
     const n = largestCleanN(runs, system);
     lines.push(`- Largest N where ${SYSTEM_LABELS[system]} records with 0 frames lost and CPU below 90 % of the machine: **${n ?? "none"}**.`);
+  }
+  return lines;
+}
+
+/** One line per run that lost frames: how much it recorded, and its CPU per stream-second actually recorded. */
+function lossLines(runs) {
+  const lines = [];
+  for (const r of runs) {
+    if (r.failed || !r.frames || (r.frames.lost === 0 && !r.failedPublishes)) continue;
+    const share = 1 - r.frames.lost / Math.max(1, r.frames.pushed);
+    const worst = (r.outputsChecked ?? []).filter((c) => c.video < c.wantVideo || c.audio < c.wantAudio);
+    const formats = [...new Set(worst.map((c) => c.format))].join(", ");
+    const tailOnly = r.system === "nginx" && worst.every((c) => c.format === "hls" && c.video === c.wantVideo);
+    const empty = worst.filter((c) => c.video === 0 && c.audio === 0).length;
+    const naiveWhy =
+      r.system === "naive"
+        ? ` (its pullers start with the push, all at once: a puller that connects late begins at the GOP node-media-server has cached then, so the start of the push is missing${empty ? `; ${empty} outputs recorded nothing, their ffmpeg connected too late to probe the stream` : ""})`
+        : "";
+    const why = tailOnly
+      ? `its HLS playlists miss the last ${Math.round(r.frames.lostAudio / Math.max(1, worst.length))} AAC frames of every push (nginx-rtmp buffers audio for the next PES packet and does not flush it when the push ends); FLV complete`
+      : `lost in ${formats || "–"}${naiveWhy}; ${(share * 100).toFixed(0)} % of the frames pushed were recorded, so per stream-second actually recorded it spent ${(r.cpuMsPerStreamSec / Math.max(share, 1e-9)).toFixed(1)} ms`;
+    lines.push(`- ${SYSTEM_LABELS[r.system]}, N=${r.n}: ${r.frames.lost} of ${r.frames.pushed} frames lost${r.failedPublishes ? `, ${r.failedPublishes} publishes failed` : ""}: ${why}.`);
   }
   return lines;
 }
@@ -144,6 +182,10 @@ ${markdownTable(runs)}
 ## Targets
 
 ${targetLines(runs, meta).join("\n")}
+
+## Frames lost
+
+${lossLines(runs).join("\n") || "None."}
 
 ## How each figure is measured
 
@@ -243,7 +285,7 @@ export function chartSvg(runs, meta) {
   out.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${m.t + ph}" stroke="#333"/>`);
   out.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 48}" font-size="14" text-anchor="middle">N, concurrent publishers (log scale)</text>`);
   out.push(`<text transform="translate(26 ${m.t + ph / 2}) rotate(-90)" font-size="14" text-anchor="middle">CPU ms per stream-second</text>`);
-  const systems = ["ours-all", "ours-flv", "nginx", "naive"].filter((s) => ok.some((r) => r.system === s));
+  const systems = ORDER.filter((s) => ok.some((r) => r.system === s));
   const labels = [];
   systems.forEach((s, i) => {
     const pts = ok.filter((r) => r.system === s).sort((a, b) => a.n - b.n);

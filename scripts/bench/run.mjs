@@ -4,7 +4,7 @@
  * file, for our service and its peers, one after another on this machine.
  *
  *   node scripts/bench/run.mjs [--n 1,10,50,100] [--seconds 30]
- *        [--systems ours-all,ours-flv,nginx,naive] [--out .bench/results]
+ *        [--systems ours-all,ours-flv,nginx,naive] [--out .bench/results]   (also: ours-ingest, every format off)
  *        [--publisher ffmpeg|node] [--stagger-ms 20] [--record-interval 60]
  *        [--hls-seconds 10] [--naive-rw-timeout 0] [--cooldown 5]
  *        [--cpu-prof] [--keep] [--save-latest] [--no-install] [--report-only]
@@ -37,6 +37,8 @@ import { verifyOutputs } from "./verify.mjs";
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
 const ALL_SYSTEMS = ["ours-all", "ours-flv", "nginx", "naive"];
+/** Diagnostic only (not in the default set): our service with every format off, i.e. RTMP ingest alone. */
+const EXTRA_SYSTEMS = ["ours-ingest"];
 const SAMPLE_MS = 250;
 
 const { values: o } = parseArgs({
@@ -70,7 +72,7 @@ if (o.help) {
 const ns = o.n.split(",").map(Number);
 const seconds = Number(o.seconds);
 const systems = o.systems.split(",").map((s) => s.trim());
-const bad = systems.filter((s) => !ALL_SYSTEMS.includes(s));
+const bad = systems.filter((s) => !ALL_SYSTEMS.includes(s) && !EXTRA_SYSTEMS.includes(s));
 if (bad.length || ns.some((n) => !Number.isInteger(n) || n < 1) || !(seconds > 0) || !["ffmpeg", "node"].includes(o.publisher)) {
   process.stderr.write(`bad arguments${bad.length ? `: unknown system ${bad.join(", ")} (known: ${ALL_SYSTEMS.join(", ")})` : ""}; see --help\n`);
   process.exit(2);
@@ -149,6 +151,8 @@ function makeSystem(name, workDir, build) {
   switch (name) {
     case "ours-all":
       return new OursSystem({ ...common, name, formats: ["flv", "hls", "mp4", "aac"], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
+    case "ours-ingest":
+      return new OursSystem({ ...common, name, formats: [], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
     case "ours-flv":
       return new OursSystem({ ...common, name, formats: ["flv"], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
     case "nginx":

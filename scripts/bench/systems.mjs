@@ -148,6 +148,11 @@ export class OursSystem {
 
   /** Every recording closed (all its files complete). Per stream: time of its last file. */
   async waitDone(exits, timeoutMs) {
+    if (this.formats.length === 0) {
+      // Ingest only (diagnostic): nothing is recorded, a push is done when the service says it ended.
+      await waitUntil(() => this.pushEnded.size >= exits.size, timeoutMs);
+      return new Map([...this.pushEnded].map(([s, t]) => [s, { t, pushEnded: t }]));
+    }
     await waitUntil(() => this.closed.size >= exits.size, timeoutMs);
     const done = new Map();
     for (const stream of exits.keys()) {
