@@ -53,7 +53,7 @@ export function largestCleanN(runs, system, limit = 0.9) {
 export function markdownTable(runs) {
   const rs = ratios(runs);
   const lines = [
-    "| N | system | CPU ms per stream-second | ÷ nginx-rtmp | ÷ naive | server / helpers CPU | CPU, % of 2 cores | peak RSS MB (per stream) | frames lost / pushed | push end → last file, p50 / p99 s |",
+    "| N | system | CPU ms per stream-second | ÷ nginx-rtmp | ÷ naive | server / helpers CPU | CPU, % of 2 cores | peak RSS MB (per stream); PSS | frames lost / pushed | push end → last file, p50 / p99 s |",
     "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|",
   ];
   const ns = [...new Set(runs.map((r) => r.n))].sort((a, b) => a - b);
@@ -70,7 +70,7 @@ export function markdownTable(runs) {
       const split = `${fmt(r.cpu.serverMsPerStreamSec)} / ${fmt(r.cpu.helpersMsPerStreamSec)}`;
       const lost = `${r.frames.lost}${r.frames.extra ? ` (+${r.frames.extra} extra)` : ""} / ${r.frames.pushed}${r.failedPublishes ? `, ${r.failedPublishes} publishes failed` : ""}${r.latency.incomplete ? `, ${r.latency.incomplete} pushes never complete` : ""}`;
       lines.push(
-        `| ${n} | ${SYSTEM_LABELS[system]} | **${fmt(r.cpuMsPerStreamSec, 2)}** | ${q ? fmt(q.vsNginx, 2) : ""} | ${q ? fmt(q.vsNaive, 2) : ""} | ${split} | ${fmt(r.cpuShareOfMachine * 100, 0)} % | ${fmt(r.memory.peakRssMB, 0)} (${fmt(r.memory.peakRssMB / n, 1)}) | ${lost} | ${fmt(r.latency.p50Sec, 2)} / ${fmt(r.latency.p99Sec, 2)} |`,
+        `| ${n} | ${SYSTEM_LABELS[system]} | **${fmt(r.cpuMsPerStreamSec, 2)}** | ${q ? fmt(q.vsNginx, 2) : ""} | ${q ? fmt(q.vsNaive, 2) : ""} | ${split} | ${fmt(r.cpuShareOfMachine * 100, 0)} % | ${fmt(r.memory.peakRssMB, 0)} (${fmt(r.memory.peakRssMB / n, 1)}); ${fmt(r.memory.peakPssMB, 0)} | ${lost} | ${fmt(r.latency.p50Sec, 2)} / ${fmt(r.latency.p99Sec, 2)} |`,
       );
     }
   }
@@ -132,6 +132,7 @@ function targetLines(runs, meta) {
 /** One line per run that lost frames: how much it recorded, and its CPU per stream-second actually recorded. */
 function lossLines(runs) {
   const lines = [];
+  const nginxTail = [];
   for (const r of runs) {
     if (r.failed || !r.frames || (r.frames.lost === 0 && !r.failedPublishes)) continue;
     const share = 1 - r.frames.lost / Math.max(1, r.frames.pushed);
@@ -143,10 +144,18 @@ function lossLines(runs) {
       r.system === "naive"
         ? ` (its pullers start with the push, all at once: a puller that connects late begins at the GOP node-media-server has cached then, so the start of the push is missing${empty ? `; ${empty} outputs recorded nothing, their ffmpeg connected too late to probe the stream` : ""})`
         : "";
-    const why = tailOnly
-      ? `its HLS playlists miss the last ${Math.round(r.frames.lostAudio / Math.max(1, worst.length))} AAC frames of every push (nginx-rtmp buffers audio for the next PES packet and does not flush it when the push ends); FLV complete`
-      : `lost in ${formats || "–"}${naiveWhy}; ${(share * 100).toFixed(0)} % of the frames pushed were recorded, so per stream-second actually recorded it spent ${(r.cpuMsPerStreamSec / Math.max(share, 1e-9)).toFixed(1)} ms`;
+    if (tailOnly) {
+      nginxTail.push(r);
+      continue;
+    }
+    const why = `lost in ${formats || "–"}${naiveWhy}; ${(share * 100).toFixed(0)} % of the frames pushed were recorded, so per stream-second actually recorded it spent ${(r.cpuMsPerStreamSec / Math.max(share, 1e-9)).toFixed(1)} ms`;
     lines.push(`- ${SYSTEM_LABELS[r.system]}, N=${r.n}: ${r.frames.lost} of ${r.frames.pushed} frames lost${r.failedPublishes ? `, ${r.failedPublishes} publishes failed` : ""}: ${why}.`);
+  }
+  if (nginxTail.length) {
+    const per = [...new Set(nginxTail.map((r) => Math.round(r.frames.lostAudio / r.n)))].join(" or ");
+    lines.unshift(
+      `- ${SYSTEM_LABELS.nginx}, ${nginxTail.map((r) => `N=${r.n}: ${r.frames.lost}`).join(", ")} frames lost: every push's HLS playlist misses its last ${per} AAC frames (nginx-rtmp holds audio back to fill the next PES packet and does not flush it when the push ends); its FLV recordings are complete.`,
+    );
   }
   return lines;
 }
@@ -168,7 +177,7 @@ export function markdown(results) {
     .join("; ");
   return `# Recording cost, side by side (\`npm run bench\`)
 
-${meta.date} · ${meta.cpus} × ${meta.cpuModel} · ${meta.memGB} GB · Node ${meta.node} · ffmpeg ${meta.ffmpegVersion} · ${meta.nginxVersion} + libnginx-mod-rtmp ${meta.nginxRtmpVersion} · node-media-server ${meta.nmsVersion}
+${meta.date} · ${meta.cpus} × ${meta.cpuModel} · ${meta.memGB} GB · Node ${meta.node} · ffmpeg ${meta.ffmpegVersion}${meta.oursFfmpegVersion && meta.oursFfmpegVersion !== meta.ffmpegVersion ? ` (ours: ${meta.oursFfmpegVersion})` : ""} · ${meta.nginxVersion} + libnginx-mod-rtmp ${meta.nginxRtmpVersion} · node-media-server ${meta.nmsVersion}${meta.build ? ` · service build ${meta.build.snapshot} (dist/ of ${meta.build.builtAt})` : ""}
 
 Each system ran on loopback, one after another, with N publishers pushing the same
 pre-encoded source (${meta.source.description}) for ${meta.seconds} s each; ${pubNote}.
@@ -214,7 +223,10 @@ ${lossLines(runs).join("\n") || "None."}
       : "node-media-server never tells a player that the publisher left; on its `donePublish` event, which v4 emits after a 30 s resume window, the pullers' play sessions are closed and each ffmpeg finishes its file"
   }). The targets use ours' own "push ended" → last "file complete" (p99 in results.json, \`serverP99Sec\`).
 
-Raw numbers, per-stream latencies, per-output frame counts and the per-process CPU split: \`results.json\`.
+- **Peak RSS**, "PSS": the same sum with shared pages divided among the processes that map them (\`/proc/<pid>/smaps_rollup\`, read every ${meta.sampleMs * 4} ms).
+
+Raw numbers, per-stream latencies, per-output frame counts, the server's user/system time by thread, its read/write
+syscalls and context switches per stream-second, and the helpers' CPU by command: \`results.json\`.
 `;
 }
 

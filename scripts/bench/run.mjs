@@ -8,7 +8,18 @@
  *        [--publisher ffmpeg|node] [--stagger-ms 20] [--record-interval 60]
  *        [--hls-seconds 10] [--naive-rw-timeout 0] [--cooldown 5]
  *        [--cpu-prof] [--keep] [--save-latest] [--no-install] [--report-only]
- *        [--ffmpeg PATH] [--ffprobe PATH]
+ *        [--ffmpeg PATH] [--ours-ffmpeg PATH] [--ffprobe PATH]
+ *
+ * --ffmpeg is used by everything (publishers, the naive recipe, our service);
+ * --ours-ffmpeg changes only the one our service runs.
+ *
+ * --publisher ffmpeg (default): one `ffmpeg -re -c copy` per stream, what
+ * users push with; it writes every RTMP chunk header and body separately,
+ * and the servers' ingest cost depends on that. It costs ~11 ms CPU per
+ * stream-second itself (a third of the machine at N=100), measured and
+ * reported apart. --publisher node: every stream from one Node process
+ * (the project's RtmpPublisher, real-time pacing), ~2 ms per stream-second,
+ * but one write per message, which flatters every server's ingest.
  *
  * For each N, every system in turn (interleaved, so slow drifts in the
  * machine's background load hit all systems alike): start it on loopback,
@@ -59,6 +70,7 @@ const { values: o } = parseArgs({
     "no-install": { type: "boolean", default: false },
     "report-only": { type: "boolean", default: false },
     ffmpeg: { type: "string" },
+    "ours-ffmpeg": { type: "string" },
     ffprobe: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -147,14 +159,15 @@ function percentile(xs, p) {
 }
 
 function makeSystem(name, workDir, build) {
+  const ours = { ffmpeg: o["ours-ffmpeg"] ?? ffmpeg };
   const common = { repo, buildDir: build.dir, workDir, ffmpeg, recordInterval: Number(o["record-interval"]), hlsSeconds: Number(o["hls-seconds"]) };
   switch (name) {
     case "ours-all":
-      return new OursSystem({ ...common, name, formats: ["flv", "hls", "mp4", "aac"], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
+      return new OursSystem({ ...common, ...ours, name, formats: ["flv", "hls", "mp4", "aac"], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
     case "ours-ingest":
-      return new OursSystem({ ...common, name, formats: [], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
+      return new OursSystem({ ...common, ...ours, name, formats: [], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
     case "ours-flv":
-      return new OursSystem({ ...common, name, formats: ["flv"], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
+      return new OursSystem({ ...common, ...ours, name, formats: ["flv"], cpuProfDir: o["cpu-prof"] ? join(outDir, "profiles", `${name}-n`) : undefined });
     case "nginx":
       return new NginxSystem(common);
     case "naive":
@@ -350,6 +363,8 @@ async function main() {
     node: process.version,
     ffmpeg,
     ffmpegVersion: versionLine(ffmpeg, ["-hide_banner", "-version"], /ffmpeg version (\S+)/),
+    oursFfmpeg: o["ours-ffmpeg"] ?? ffmpeg,
+    oursFfmpegVersion: versionLine(o["ours-ffmpeg"] ?? ffmpeg, ["-hide_banner", "-version"], /ffmpeg version (\S+)/),
     nginxVersion: systems.includes("nginx") ? versionLine("nginx", ["-v"], /version: (\S+)/) : "–",
     nginxRtmpVersion: systems.includes("nginx") ? versionLine("dpkg-query", ["-W", "-f", "$" + "{Version}", "libnginx-mod-rtmp"], /(\S+)/) : "–",
     nmsVersion: JSON.parse(readFileSync(join(repo, "node_modules/node-media-server/package.json"), "utf8")).version,
