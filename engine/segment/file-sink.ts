@@ -13,7 +13,12 @@ export interface Patch {
   bytes: Buffer;
 }
 
+/** How often buffered writes reach the disk, and how much may wait before they go at once. */
+const FLUSH_MS = 100;
+const FLUSH_BYTES = 256 * 1024;
+
 export class FileSink {
+  private readonly flushTimer: NodeJS.Timeout;
   private readonly stream: WriteStream;
   private failure: Error | undefined;
   private closed: Promise<number> | undefined;
@@ -25,6 +30,11 @@ export class FileSink {
   ) {
     // 'wx': never truncate an existing file (an earlier in-progress file is evidence to recover, not to overwrite).
     this.stream = createWriteStream(path, { flags: "wx", highWaterMark: 256 * 1024 });
+    // Writes are corked and handed over together every FLUSH_MS: one writev instead of one write
+    // per tag (the largest item of the server's CPU profile); a crash loses at most that much more.
+    this.stream.cork();
+    this.flushTimer = setInterval(() => this.flush(), FLUSH_MS);
+    this.flushTimer.unref();
     this.stream.on("error", (err: NodeJS.ErrnoException) => {
       if (this.failure) return;
       this.failure = err;
@@ -44,9 +54,16 @@ export class FileSink {
   /** Queues bytes; the buffers are kept until written. */
   write(chunks: readonly Buffer[]): void {
     if (this.failure || this.closed) return;
-    this.stream.cork();
     for (const c of chunks) this.stream.write(c);
-    this.stream.uncork();
+    if (this.stream.writableLength >= FLUSH_BYTES) this.flush();
+  }
+
+  /** Hands what is corked to the disk in one writev, then corks again. */
+  private flush(): void {
+    if (this.stream.writableCorked) {
+      this.stream.uncork();
+      this.stream.cork();
+    }
   }
 
   /** Flushes, closes and applies the patch. Resolves with the file size. Idempotent. */
@@ -56,6 +73,8 @@ export class FileSink {
   }
 
   private async doClose(patch?: Patch): Promise<number> {
+    clearInterval(this.flushTimer);
+    while (this.stream.writableCorked) this.stream.uncork();
     await new Promise<void>((resolve) => {
       if (this.stream.closed) return resolve();
       this.stream.once("close", () => resolve());
