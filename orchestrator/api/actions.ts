@@ -1,9 +1,8 @@
 /**
- * The control API's actions (spec §1–§3): each validates its input with the
- * schema modules and calls the same ControlPlane function the CLI uses.
+ * The control API's actions (spec §1–§3, §4, §9): each validates its input
+ * with the schema modules and calls one control service function.
  */
-import { ApiError } from "./api-error.js";
-import { Input } from "./input.js";
+import { Input } from "../control/input.js";
 import {
   parseCallbackTemplateId,
   parseCreateCallbackRule,
@@ -13,11 +12,10 @@ import {
   parseModifyCallbackTemplate,
   parseNoFields,
   parseRetryCallbackDelivery,
-  toCallbackDeliveryInfo,
 } from "../callbacks/callback-schema.js";
+import type { ControlServices } from "../control/control-services.js";
 import { parseDeleteMedia, parseDescribeMediaInfos, parseSearchMedia } from "../media/media-schema.js";
 import { parseCreateRule, parseDeleteRule } from "../rules/rule-schema.js";
-import type { RecorderService } from "../service.js";
 import { parseCreateTask, parseDescribeTasks, parseTaskId } from "../tasks/task-schema.js";
 import { parseCreateTemplate, parseDescribeTemplates, parseModifyTemplate, parseTemplateId } from "../templates/template-schema.js";
 
@@ -27,101 +25,63 @@ export interface ActionContext {
   nowSec: number;
 }
 
-export type ActionHandler = (service: RecorderService, input: unknown, ctx: ActionContext) => Promise<object>;
+export type ActionHandler = (control: ControlServices, input: unknown, ctx: ActionContext) => Promise<object>;
 
 export const ACTIONS: Record<string, ActionHandler> = {
-  CreateLiveRecordTemplate: (s, input, ctx) => s.control.createTemplate(parseCreateTemplate(input, ctx)),
-  ModifyLiveRecordTemplate: async (s, input, ctx) => {
-    const existing = await s.control.templateForUpdate(parseTemplateId(input, { ...ctx, ignoreOtherFields: true }));
-    return s.control.modifyTemplate(parseModifyTemplate(input, existing, ctx));
+  CreateLiveRecordTemplate: (c, input, ctx) => c.recording.createTemplate(parseCreateTemplate(input, ctx)),
+  ModifyLiveRecordTemplate: async (c, input, ctx) => {
+    const existing = await c.recording.templateForUpdate(parseTemplateId(input, { ...ctx, ignoreOtherFields: true }));
+    return c.recording.modifyTemplate(parseModifyTemplate(input, existing, ctx));
   },
-  DeleteLiveRecordTemplate: (s, input, ctx) => s.control.deleteTemplate(parseTemplateId(input, ctx)),
-  DescribeLiveRecordTemplate: (s, input, ctx) => s.control.describeTemplate(parseTemplateId(input, ctx)),
-  DescribeLiveRecordTemplates: (s, input, ctx) => s.control.describeTemplates(parseDescribeTemplates(input, ctx)),
-  CreateLiveRecordRule: (s, input, ctx) => s.control.createRule(parseCreateRule(input, ctx)),
-  DeleteLiveRecordRule: (s, input, ctx) => s.control.deleteRule(parseDeleteRule(input, ctx)),
-  DescribeLiveRecordRules: (s, input, ctx) => {
-    new Input(input, ctx).rejectUnknown([]); // takes no fields
-    return s.control.describeRules();
+  DeleteLiveRecordTemplate: (c, input, ctx) => c.recording.deleteTemplate(parseTemplateId(input, ctx)),
+  DescribeLiveRecordTemplate: (c, input, ctx) => c.recording.describeTemplate(parseTemplateId(input, ctx)),
+  DescribeLiveRecordTemplates: (c, input, ctx) => c.recording.describeTemplates(parseDescribeTemplates(input, ctx)),
+  CreateLiveRecordRule: (c, input, ctx) => c.recording.createRule(parseCreateRule(input, ctx)),
+  DeleteLiveRecordRule: (c, input, ctx) => c.recording.deleteRule(parseDeleteRule(input, ctx)),
+  DescribeLiveRecordRules: (c, input, ctx) => {
+    parseNoFields(input, ctx);
+    return c.recording.describeRules();
   },
-  CreateRecordTask: (s, input, ctx) => s.control.createTask(parseCreateTask(input, ctx)),
-  StopRecordTask: (s, input, ctx) => s.control.stopTask(parseTaskId(input, ctx), ctx.nowSec),
-  DeleteRecordTask: (s, input, ctx) => s.control.deleteTask(parseTaskId(input, ctx)),
-  DescribeRecordTask: (s, input, ctx) => s.control.describeTasks(parseDescribeTasks(input, ctx)),
+  CreateRecordTask: (c, input, ctx) => c.recording.createTask(parseCreateTask(input, ctx)),
+  StopRecordTask: (c, input, ctx) => c.recording.stopTask(parseTaskId(input, ctx), ctx.nowSec),
+  DeleteRecordTask: (c, input, ctx) => c.recording.deleteTask(parseTaskId(input, ctx)),
+  DescribeRecordTask: (c, input, ctx) => c.recording.describeTasks(parseDescribeTasks(input, ctx)),
   // Callbacks (spec §4): templates, rules, and the delivery outbox (our own two actions).
-  CreateLiveCallbackTemplate: async (s, input, ctx) => ({ TemplateId: s.callbacks.createTemplate(parseCreateCallbackTemplate(input, ctx), Date.now()).TemplateId }),
-  ModifyLiveCallbackTemplate: async (s, input, ctx) => {
+  CreateLiveCallbackTemplate: (c, input, ctx) => c.callbacks.createTemplate(parseCreateCallbackTemplate(input, ctx)),
+  ModifyLiveCallbackTemplate: (c, input, ctx) => {
     const { TemplateId, patch } = parseModifyCallbackTemplate(input, ctx);
-    s.callbacks.modifyTemplate(TemplateId, patch, Date.now());
-    return {};
+    return c.callbacks.modifyTemplate(TemplateId, patch);
   },
-  DeleteLiveCallbackTemplate: async (s, input, ctx) => {
-    s.callbacks.deleteTemplate(parseCallbackTemplateId(input, ctx));
-    return {};
-  },
-  DescribeLiveCallbackTemplate: async (s, input, ctx) => ({ Template: s.callbacks.template(parseCallbackTemplateId(input, ctx)) }),
-  DescribeLiveCallbackTemplates: async (s, input, ctx) => {
+  DeleteLiveCallbackTemplate: (c, input, ctx) => c.callbacks.deleteTemplate(parseCallbackTemplateId(input, ctx)),
+  DescribeLiveCallbackTemplate: (c, input, ctx) => c.callbacks.describeTemplate(parseCallbackTemplateId(input, ctx)),
+  DescribeLiveCallbackTemplates: (c, input, ctx) => {
     parseNoFields(input, ctx);
-    return { Templates: s.callbacks.listTemplates() };
+    return c.callbacks.describeTemplates();
   },
-  CreateLiveCallbackRule: async (s, input, ctx) => {
-    s.callbacks.createRule(parseCreateCallbackRule(input, ctx), Date.now());
-    return {};
-  },
-  DeleteLiveCallbackRule: async (s, input, ctx) => {
-    s.callbacks.deleteRule(parseDeleteCallbackRule(input, ctx));
-    return {};
-  },
-  DescribeLiveCallbackRules: async (s, input, ctx) => {
+  CreateLiveCallbackRule: (c, input, ctx) => c.callbacks.createRule(parseCreateCallbackRule(input, ctx)),
+  DeleteLiveCallbackRule: (c, input, ctx) => c.callbacks.deleteRule(parseDeleteCallbackRule(input, ctx)),
+  DescribeLiveCallbackRules: (c, input, ctx) => {
     parseNoFields(input, ctx);
-    return { Rules: s.callbacks.listRules() };
+    return c.callbacks.describeRules();
   },
-  DescribeCallbackDeliveries: async (s, input, ctx) => {
-    const q = parseDescribeCallbackDeliveries(input, ctx);
-    const { totalCount, rows } = s.callbacks.list(q);
-    return { TotalCount: totalCount, DeliverySet: rows.map(toCallbackDeliveryInfo), Counts: s.callbacks.counts() };
-  },
-  RetryCallbackDelivery: async (s, input, ctx) => {
-    s.callbacks.retry(parseRetryCallbackDelivery(input, ctx), Date.now());
-    s.kickCallbacks();
-    return {};
-  },
+  DescribeCallbackDeliveries: (c, input, ctx) => c.callbacks.describeDeliveries(parseDescribeCallbackDeliveries(input, ctx)),
+  RetryCallbackDelivery: (c, input, ctx) => c.callbacks.retryDelivery(parseRetryCallbackDelivery(input, ctx)),
   // Live pushes now, with what each records (the cloud's DescribeLiveStreamOnlineList, with our details).
-  DescribeLiveStreamOnlineList: async (s, input, ctx) => {
+  DescribeLiveStreamOnlineList: (c, input, ctx) => {
     new Input(input, ctx).rejectUnknown(["DomainName", "AppName", "PageNum", "PageSize", "StreamName"]);
-    const pushes = s.livePushes();
-    return {
-      TotalNum: pushes.length,
-      TotalPage: 1,
-      PageNum: 1,
-      PageSize: pushes.length,
-      OnlineInfo: pushes.map((p) => ({
-        StreamName: p.stream,
-        AppName: p.app,
-        DomainName: p.domain,
-        PublishTimeList: [{ PublishTime: p.startedAt }],
-        RemoteAddress: p.remoteAddress,
-        UptimeSec: p.uptimeSec,
-        BitrateKbps: p.bitrateKbps,
-        MatchedRule: p.matchedRule,
-        TemplateId: p.templateId,
-        Recordings: p.recordings,
-      })),
-    };
+    return c.live.describeOnline();
   },
-  DropLiveStream: async (s, input, ctx) => {
+  DropLiveStream: (c, input, ctx) => {
     const i = new Input(input, ctx);
     i.rejectUnknown(["DomainName", "AppName", "StreamName"]);
-    const DomainName = i.string("DomainName", { required: true, maxLength: 253 });
-    const AppName = i.string("AppName", { required: true, maxLength: 128 });
-    const StreamName = i.string("StreamName", { required: true, maxLength: 128 });
-    if (!s.dropPush(DomainName.toLowerCase(), AppName, StreamName)) {
-      throw new ApiError("ResourceNotFound.StreamNotAlive", `${DomainName}/${AppName}/${StreamName} is not being pushed`);
-    }
-    return {};
+    return c.live.drop({
+      DomainName: i.string("DomainName", { required: true, maxLength: 253 }),
+      AppName: i.string("AppName", { required: true, maxLength: 128 }),
+      StreamName: i.string("StreamName", { required: true, maxLength: 128 }),
+    });
   },
   // VOD (2018-07-17) actions over the catalog of recordings (spec §9).
-  SearchMedia: (s, input, ctx) => s.media.search(parseSearchMedia(input, ctx)),
-  DescribeMediaInfos: (s, input, ctx) => s.media.describe(parseDescribeMediaInfos(input, ctx)),
-  DeleteMedia: (s, input, ctx) => s.media.delete(parseDeleteMedia(input, ctx)),
+  SearchMedia: (c, input, ctx) => c.media.search(parseSearchMedia(input, ctx)),
+  DescribeMediaInfos: (c, input, ctx) => c.media.describe(parseDescribeMediaInfos(input, ctx)),
+  DeleteMedia: (c, input, ctx) => c.media.delete(parseDeleteMedia(input, ctx)),
 };

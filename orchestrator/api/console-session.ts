@@ -5,7 +5,7 @@
  * logins are rate-limited per address.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { ApiError } from "./api-error.js";
+import { ApiError } from "../control/api-error.js";
 
 export const SESSION_TTL_MS = 8 * 3_600_000;
 const MAX_FAILURES_PER_MINUTE = 5;

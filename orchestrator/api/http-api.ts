@@ -7,18 +7,31 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { errorMessage } from "../../engine/errors.js";
-import { apiAuthRequired } from "../config/config.js";
-import type { RecorderService } from "../service.js";
-import { ApiError } from "./api-error.js";
+import type { Logger } from "../../engine/logger.js";
+import type { FfmpegBinary } from "../../engine/mux/ffmpeg-binary.js";
+import { apiAuthRequired, type ServiceConfig } from "../config/config.js";
+import type { ControlServices } from "../control/control-services.js";
+import { ApiError } from "../control/api-error.js";
 import { effectiveMatrix } from "../../engine/mux/codec-matrix.js";
 import { ffmpegCapabilitiesSync } from "../../engine/mux/ffmpeg-capabilities.js";
 import { ACTIONS } from "./actions.js";
 import { serveConsole } from "./console-files.js";
 import { ConsoleSessions } from "./console-session.js";
-import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "./input.js";
+import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "../control/input.js";
 import { serveRecording } from "./recording-files.js";
 import { verifyTc3 } from "./tc3-auth.js";
 import { RECORDINGS_URL_PREFIX } from "../media/media-library.js";
+
+/** What the HTTP side serves: the control services, the recordings folder, health facts. */
+export interface HttpApiDeps {
+  config: ServiceConfig;
+  logger: Logger;
+  control: ControlServices;
+  /** data/recordings: finished files are served from here. */
+  recordingsDir: string;
+  ffmpeg: FfmpegBinary;
+  uptimeSec(): number;
+}
 
 export class HttpApi {
   private readonly server: Server;
@@ -27,20 +40,21 @@ export class HttpApi {
   private readonly secrets: Map<string, string>;
   private readonly consoleSessions: ConsoleSessions;
 
-  constructor(private readonly service: RecorderService) {
+  constructor(private readonly deps: HttpApiDeps) {
+    const { config, logger } = deps;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        service.logger.error("http handler failed", { error: errorMessage(err) });
+        logger.error("http handler failed", { error: errorMessage(err) });
         if (!res.headersSent) this.sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
       });
     });
     this.server.requestTimeout = 30_000;
     this.server.headersTimeout = 10_000;
-    this.authRequired = apiAuthRequired(service.config);
-    this.secrets = new Map(service.config.api.credentials.map((c) => [c.SecretId, c.SecretKey]));
-    this.consoleSessions = new ConsoleSessions(service.config.console.password);
+    this.authRequired = apiAuthRequired(config);
+    this.secrets = new Map(config.api.credentials.map((c) => [c.SecretId, c.SecretKey]));
+    this.consoleSessions = new ConsoleSessions(config.console.password);
     if (this.authRequired && this.secrets.size === 0) {
-      service.logger.warn("API signatures are required and no api.credentials are configured: only web console sessions can call the API");
+      logger.warn("API signatures are required and no api.credentials are configured: only web console sessions can call the API");
     }
   }
 
@@ -79,24 +93,24 @@ export class HttpApi {
     }
     if (await serveConsole(req, res, url.pathname)) return;
     // Finished recordings, at the URLs the API and callbacks report (in-progress files are never served).
-    if (await serveRecording(req, res, { root: this.service.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX })) return;
+    if (await serveRecording(req, res, { root: this.deps.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX })) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
       this.sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
       return;
     }
-    const s = this.service;
+    const { ffmpeg } = this.deps;
     if (url.pathname === "/healthz") {
       this.sendJson(res, 200, {
         status: "ok",
-        uptimeSec: s.uptimeSec,
-        livePushes: s.livePushes().length,
-        ffmpeg: { path: s.ffmpeg.path, version: s.ffmpeg.version, source: s.ffmpeg.source },
+        uptimeSec: this.deps.uptimeSec(),
+        livePushes: this.deps.control.live.list().length,
+        ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source },
         // What can be recorded to what, with this ffmpeg (the documented matrix limited by its abilities).
-        codecMatrix: effectiveMatrix(ffmpegCapabilitiesSync(s.ffmpeg.path)).cells,
+        codecMatrix: effectiveMatrix(ffmpegCapabilitiesSync(ffmpeg.path)).cells,
       });
     } else if (url.pathname === "/status" && !this.authRequired) {
       // Stream names and publisher addresses: only where the API itself is open (loopback).
-      this.sendJson(res, 200, { pushes: s.livePushes() });
+      this.sendJson(res, 200, { pushes: this.deps.control.live.list() });
     } else {
       this.sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route ${url.pathname}` } });
     }
@@ -132,12 +146,12 @@ export class HttpApi {
       }
       const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
       if (!handler) throw new ApiError("InvalidAction", action ? `unknown action ${JSON.stringify(action.slice(0, 64))}` : "missing X-TC-Action header (or Action parameter)");
-      const result = await handler(this.service, input, { fromQuery, nowSec: Math.floor(Date.now() / 1000) });
+      const result = await handler(this.deps.control, input, { fromQuery, nowSec: Math.floor(Date.now() / 1000) });
       this.sendJson(res, 200, { Response: { ...result, RequestId: requestId } });
     } catch (err) {
       const apiError =
         err instanceof ApiError ? err : new ApiError("InternalError", "internal error; the service log has details (RequestId " + requestId + ")");
-      if (!(err instanceof ApiError)) this.service.logger.error("API action failed", { requestId, error: errorMessage(err) });
+      if (!(err instanceof ApiError)) this.deps.logger.error("API action failed", { requestId, error: errorMessage(err) });
       this.sendJson(res, 200, { Response: { Error: { Code: apiError.apiCode, Message: apiError.message }, RequestId: requestId } });
     }
   }
@@ -150,7 +164,7 @@ export class HttpApi {
       const body = parseJsonBody(await this.readBody(req)) as Record<string, unknown> | null;
       if (login) {
         const session = this.consoleSessions.login(body?.password, req.socket.remoteAddress ?? "");
-        this.service.logger.info("console login", { remote: req.socket.remoteAddress });
+        this.deps.logger.info("console login", { remote: req.socket.remoteAddress });
         this.sendJson(res, 200, { Response: { ...session, AuthRequired: this.authRequired, RequestId: requestId } });
       } else {
         this.consoleSessions.logout(body?.SecretId);
@@ -164,7 +178,7 @@ export class HttpApi {
 
   /** Reads the body up to api.maxBodyBytes; a larger one is refused without reading the rest. */
   private readBody(req: IncomingMessage): Promise<Buffer> {
-    const max = this.service.config.api.maxBodyBytes;
+    const max = this.deps.config.api.maxBodyBytes;
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > max) return Promise.reject(tooLarge(max));
     return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import tencentcloud from "tencentcloud-sdk-nodejs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError, type ApiErrorCode } from "./api-error.js";
+import { ApiError, type ApiErrorCode } from "../control/api-error.js";
 import { signTc3, type VerifyTc3Request, verifyTc3 } from "./tc3-auth.js";
 
 interface Sign3Args {

@@ -20,7 +20,7 @@
  *   port, while the Host header it sends carries the port.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { ApiError } from "./api-error.js";
+import { ApiError } from "../control/api-error.js";
 
 const ALGORITHM = "TC3-HMAC-SHA256";
 const TERMINATOR = "tc3_request";

@@ -28,8 +28,8 @@
  *   the recording rules' readDomainName (lowercased, DomainFormatError).
  * - TemplateId / DeliveryId: integers >= 1.
  */
-import { ApiError } from "../api/api-error.js";
-import { fieldError, Input, type InputOptions } from "../api/input.js";
+import { ApiError } from "../control/api-error.js";
+import { fieldError, Input, type InputOptions } from "../control/input.js";
 import { readDomainName, readStreamPart } from "../rules/rule-schema.js";
 import {
   type CallbackRuleInput,

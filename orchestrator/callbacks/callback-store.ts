@@ -24,7 +24,7 @@
  * the connection if that matters).
  */
 import type Database from "better-sqlite3";
-import { ApiError } from "../api/api-error.js";
+import { ApiError } from "../control/api-error.js";
 import { hasNotifyUrl } from "./callback-schema.js";
 import type {
   CallbackRule,

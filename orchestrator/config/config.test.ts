@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig, recordingSettings } from "./config.js";
+import { recordingSettings } from "../templates/recording-settings.js";
+import { loadConfig } from "./config.js";
 
 function configFile(content: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), "cfg-"));
@@ -17,7 +18,7 @@ describe("loadConfig", () => {
     expect(c.rtmp.port).toBe(1935);
     expect(c.http.port).toBe(8080);
     expect(c.dataDir.endsWith("/data")).toBe(true);
-    const s = recordingSettings(c);
+    const s = recordingSettings(c.recording, c.recordTemplate);
     expect(Object.values(s.formats).every((f) => f.enabled && f.intervalSec === 1800)).toBe(true);
     expect(s.utcOffsetMinutes).toBe(480);
   });

@@ -7,27 +7,12 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError, errorMessage } from "../../engine/errors.js";
 import type { LogLevel } from "../../engine/logger.js";
-import { type OutputFormat, OUTPUT_FORMATS } from "../../engine/mux/types.js";
-import type { FormatSettings, RecordingSettings } from "../../engine/pipeline/types.js";
+import { OUTPUT_FORMATS } from "../../engine/mux/types.js";
 import { invalidVodFileNameParts, parseUtcOffset } from "../../engine/segment/naming.js";
+import { type FormatParams, type FormatRecordParam, TEMPLATE_KEYS } from "../templates/recording-settings.js";
 
-/** A recording template's per-format params, with the cloud API's names (spec §1.2). */
-export interface RecordParam {
-  Enable: 0 | 1;
-  RecordInterval: number;
-  VodFileName?: string;
-  /** Seconds to keep the files (0 = forever). */
-  StorageTime?: number;
-}
-
-export interface RecordTemplate {
-  FlvParam: RecordParam;
-  HlsParam: RecordParam;
-  Mp4Param: RecordParam;
-  AacParam: RecordParam;
-  /** spec §1.3: continue the HLS playlist across pushes interrupted for at most this long (s). */
-  HlsSpecialParam: { FlowContinueDuration: number };
-}
+/** What a push records when no recording rule matches: the formats of a cloud template, and its splice window. */
+export type ConfigRecordTemplate = Required<FormatParams>;
 
 export interface ServiceConfig {
   rtmp: { host: string; port: number };
@@ -56,7 +41,7 @@ export interface ServiceConfig {
     flvHevcMode: "enhanced" | "legacy";
   };
   /** What a push records when no recording rule (control API) matches it. */
-  recordTemplate: RecordTemplate;
+  recordTemplate: ConfigRecordTemplate;
   /** Where finished-file and recording-status events go when no callback rule (control API) matches. */
   callbacks: {
     recordNotifyUrl: string;
@@ -95,7 +80,7 @@ export interface ServiceConfig {
 export const DEFAULT_RECORD_INTERVAL = 1800;
 
 export function defaultConfig(): ServiceConfig {
-  const param = (): RecordParam => ({ Enable: 1, RecordInterval: DEFAULT_RECORD_INTERVAL });
+  const param = (): FormatRecordParam => ({ Enable: 1, RecordInterval: DEFAULT_RECORD_INTERVAL });
   return {
     rtmp: { host: "127.0.0.1", port: 1935 },
     http: { host: "127.0.0.1", port: 8080, publicUrl: "" },
@@ -124,13 +109,6 @@ export function apiAuthRequired(c: ServiceConfig): boolean {
   if (c.api.auth !== "auto") return c.api.auth === "on";
   return !LOOPBACK.includes(c.http.host);
 }
-
-export const TEMPLATE_KEYS: Record<OutputFormat, "FlvParam" | "HlsParam" | "Mp4Param" | "AacParam"> = {
-  flv: "FlvParam",
-  hls: "HlsParam",
-  mp4: "Mp4Param",
-  aac: "AacParam",
-};
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -308,28 +286,4 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (overrides.logLevel !== undefined) config.logLevel = overrides.logLevel as LogLevel;
   config.dataDir = resolve(config.dataDir);
   return validateConfig(config);
-}
-
-/** The per-format params a recording needs, from the config's template or a cloud-style one. */
-export type FormatParams = Record<(typeof TEMPLATE_KEYS)[OutputFormat], Pick<RecordParam, "Enable" | "RecordInterval" | "VodFileName" | "StorageTime">> & {
-  HlsSpecialParam?: { FlowContinueDuration: number };
-};
-
-/** The engine's view of a template (the config's by default). */
-export function recordingSettings(config: ServiceConfig, template: FormatParams = config.recordTemplate): RecordingSettings {
-  const formats = {} as Record<OutputFormat, FormatSettings>;
-  for (const format of OUTPUT_FORMATS) {
-    const p = template[TEMPLATE_KEYS[format]];
-    formats[format] = { enabled: p.Enable === 1, intervalSec: p.RecordInterval, storageTimeSec: p.StorageTime ?? 0 };
-    if (p.VodFileName) formats[format].vodFileName = p.VodFileName;
-  }
-  return {
-    formats,
-    hlsSegmentSeconds: config.recording.hlsSegmentSeconds,
-    utcOffsetMinutes: parseUtcOffset(config.recording.fileNameUtcOffset),
-    probeWindowMs: config.recording.probeWindowMs,
-    maxQueueBytes: config.recording.maxQueueMegabytes * 1024 * 1024,
-    hlsFlowContinueSec: template.HlsSpecialParam?.FlowContinueDuration ?? 0,
-    flvHevcMode: config.recording.flvHevcMode,
-  };
 }

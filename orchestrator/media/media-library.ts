@@ -7,7 +7,7 @@ import { readFile, rm } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
 import { errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
-import { ApiError } from "../api/api-error.js";
+import { ApiError } from "../control/api-error.js";
 import type { Catalog, RecordingFile, RecordingSearch } from "../catalog/types.js";
 import { SEARCH_WINDOW } from "./media-schema.js";
 

@@ -3,8 +3,8 @@
  * SearchMedia, DescribeMediaInfos, DeleteMedia (VOD API 2018-07-17 field names).
  */
 import type { OutputFormat } from "../../engine/mux/types.js";
-import { ApiError } from "../api/api-error.js";
-import { Input, type InputOptions } from "../api/input.js";
+import { ApiError } from "../control/api-error.js";
+import { Input, type InputOptions } from "../control/input.js";
 import type { RecordingSearch } from "../catalog/types.js";
 
 /** spec §9: Offset + Limit ≤ 5000; TotalCount is capped at 5000. */

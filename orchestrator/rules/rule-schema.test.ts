@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { flattenedQueryToObject } from "../api/input.js";
+import { flattenedQueryToObject } from "../control/input.js";
 import { isValidDomainName, parseCreateRule, parseDeleteRule } from "./rule-schema.js";
 
 const POST = { fromQuery: false };

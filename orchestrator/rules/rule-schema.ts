@@ -14,7 +14,7 @@
  *   not "." or "..").
  */
 import { SAFE_NAME_MAX_LENGTH, isSafeNameComponent } from "../../engine/segment/naming.js";
-import { fieldError, Input, type InputOptions } from "../api/input.js";
+import { fieldError, Input, type InputOptions } from "../control/input.js";
 import type { RecordRuleInput } from "./types.js";
 
 /** RFC 1035 / 1123 limits. */

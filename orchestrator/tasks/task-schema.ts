@@ -23,7 +23,7 @@
  *   (InvalidParameterValue). ScrollToken: at most 512 characters of
  *   A-Z a-z 0-9 + / = _ . ~ - (our tokens are opaque base64url text).
  */
-import { fieldError, Input, type InputOptions } from "../api/input.js";
+import { fieldError, Input, type InputOptions } from "../control/input.js";
 import { readDomainName, readStreamPart } from "../rules/rule-schema.js";
 import type { RecordTaskInput } from "./types.js";
 

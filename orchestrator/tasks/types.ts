@@ -17,3 +17,6 @@ export interface RecordTask {
 }
 
 export type RecordTaskInput = Omit<RecordTask, "TaskId" | "Stopped">;
+
+/** spec §6: at most this many tasks of one stream may overlap. */
+export const MAX_OVERLAPPING_TASKS = 3;

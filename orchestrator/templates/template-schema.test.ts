@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_VOD_FILE_NAME } from "../../engine/segment/naming.js";
-import { flattenedQueryToObject } from "../api/input.js";
+import { flattenedQueryToObject } from "../control/input.js";
 import {
   defaultRecordParam,
   parseCreateTemplate,

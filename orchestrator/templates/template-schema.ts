@@ -25,8 +25,8 @@
  *   it required as input) -> MissingParameter.
  */
 import { invalidVodFileNameParts } from "../../engine/segment/naming.js";
-import { ApiError } from "../api/api-error.js";
-import { fieldError, Input, type InputOptions } from "../api/input.js";
+import { ApiError } from "../control/api-error.js";
+import { fieldError, Input, type InputOptions } from "../control/input.js";
 import {
   FORMAT_PARAMS,
   type FormatParamKey,

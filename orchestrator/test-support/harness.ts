@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createLogger } from "../../engine/logger.js";
 import type { CompletedFile } from "../../engine/pipeline/types.js";
 import { ffmpegPath } from "../../scripts/test-support/media-check.js";
-import { defaultConfig, type RecordTemplate, type ServiceConfig, validateConfig } from "../config/config.js";
+import { defaultConfig, type ConfigRecordTemplate, type ServiceConfig, validateConfig } from "../config/config.js";
 import { type ClosedRecording, RecorderService } from "../service.js";
 
 
@@ -22,7 +22,7 @@ export interface Harness {
 }
 
 export async function startService(
-  template: Partial<RecordTemplate> = {},
+  template: Partial<ConfigRecordTemplate> = {},
   tweak?: (c: ServiceConfig) => void,
   existingDataDir?: string,
 ): Promise<Harness> {

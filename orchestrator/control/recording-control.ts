@@ -1,24 +1,23 @@
 /**
- * The control plane's service functions: templates, rules and tasks, with
+ * Recording control: templates, rules and tasks, with
  * the cloud API's limits and error codes (spec §1–§3, §6, §8). Inputs are
  * already validated (templates/, rules/, tasks/ schemas); the HTTP API and
  * the CLI are thin layers over these functions.
  */
 import { randomBytes } from "node:crypto";
-import { ApiError } from "./api/api-error.js";
-import type { Catalog, StoredTask } from "./catalog/types.js";
-import type { RecordRule, RecordRuleInput } from "./rules/types.js";
-import type { RecordTask, RecordTaskInput } from "./tasks/types.js";
-import type { RecordTemplate, RecordTemplateInput } from "./templates/types.js";
+import { ApiError } from "./api-error.js";
+import type { Catalog, StoredTask } from "../catalog/types.js";
+import type { RecordRule, RecordRuleInput } from "../rules/types.js";
+import { MAX_OVERLAPPING_TASKS, type RecordTask, type RecordTaskInput } from "../tasks/types.js";
+import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
 
 /** spec §6 limits. */
 export const MAX_TEMPLATES = 50;
 export const MAX_RULES = 50;
-export const MAX_OVERLAPPING_TASKS = 3;
 /** DescribeRecordTask page size (the cloud does not state one). */
 export const TASK_PAGE_SIZE = 100;
 
-export class ControlPlane {
+export class RecordingControl {
   constructor(
     private readonly catalog: Catalog,
     private readonly onTasksChanged: () => Promise<void> = async () => {},
