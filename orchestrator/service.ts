@@ -14,7 +14,7 @@ import { RtmpServer } from "../engine/rtmp/rtmp-server.js";
 import { TypedEmitter } from "../engine/typed-emitter.js";
 import { HttpApi } from "./api/http-api.js";
 import { CallbackDispatcher } from "./callbacks/callback-dispatcher.js";
-import { CallbackStore } from "./callbacks/callback-store.js";
+import { CallbackTargets } from "./callbacks/callback-targets.js";
 import { RecordNotifier } from "./callbacks/record-notifier.js";
 import { FileIndexer, type IndexedFile } from "./catalog/file-indexer.js";
 import { SqliteCatalog } from "./catalog/sqlite-catalog.js";
@@ -44,7 +44,6 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   readonly ffmpeg: FfmpegBinary;
   readonly catalog: Catalog;
   readonly control: ControlServices;
-  readonly callbacks: CallbackStore;
   private readonly dispatcher: CallbackDispatcher;
   private readonly splice: SpliceWindows;
   private readonly indexer: FileIndexer;
@@ -65,8 +64,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     super(log);
     this.logger = log;
     this.ffmpeg = locateFfmpeg(config.ffmpegPath || undefined);
-    const sqlite = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
-    this.catalog = sqlite;
+    this.catalog = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
     const cb = config.callbacks;
     const fallback =
       cb.recordNotifyUrl || cb.recordStatusNotifyUrl
@@ -76,19 +74,18 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
             callbackKey: cb.callbackKey,
           }
         : undefined;
-    // Callback templates, rules and the outbox live in the same SQLite file (one transaction log).
-    this.callbacks = new CallbackStore(sqlite.database, fallback ? { fallback } : {});
     this.dispatcher = new CallbackDispatcher({
-      store: this.callbacks,
+      outbox: this.catalog,
       logger: log,
       retryIntervalMs: cb.retryIntervalSec * 1000,
       timeoutMs: cb.timeoutSec * 1000,
       maxAttempts: cb.maxRetries + 1,
     });
     const media = new MediaLibrary(this.catalog, config.dataDir, () => this.publicUrl, log);
-    const notifier = new RecordNotifier({ outbox: this.callbacks, kick: () => this.dispatcher.kick(), urlOf: (f) => media.urlOf(f), appId: cb.appId, logger: log });
+    const targets = new CallbackTargets(this.catalog, fallback);
+    const notifier = new RecordNotifier({ targets, outbox: this.catalog, kick: () => this.dispatcher.kick(), urlOf: (f) => media.urlOf(f), appId: cb.appId, logger: log });
     this.indexer = new FileIndexer(this.catalog, config.dataDir, log, (row, file) => {
-      notifier.fileReady(row);
+      void notifier.fileReady(row);
       this.emit("file", file);
     });
     this.splice = new SpliceWindows(this.catalog, this.indexer, log);
@@ -118,7 +115,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     this.pushes.on("recordingClosed", (e) => this.emit("recordingClosed", e));
     this.control = {
       recording: new RecordingControl(this.catalog, () => this.tasks.syncAll()),
-      callbacks: new CallbackControl(this.callbacks, () => this.dispatcher.kick()),
+      callbacks: new CallbackControl(this.catalog, () => this.dispatcher.kick()),
       live: new LiveControl(this.pushes),
       media,
     };

@@ -6,7 +6,6 @@ import { createLogger } from "../../engine/logger.js";
 import { SqliteCatalog } from "../catalog/sqlite-catalog.js";
 import { CallbackDispatcher, type CallbackDispatcherOptions, type CallbackDispatcherEvents } from "./callback-dispatcher.js";
 import { recordFileEvent, verifySign } from "./callback-messages.js";
-import { CallbackStore } from "./callback-store.js";
 
 const KEY = "s3cret-callback-key";
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
@@ -75,12 +74,11 @@ async function deadUrl(): Promise<string> {
 function setup(opts: Partial<CallbackDispatcherOptions> = {}) {
   const catalog = new SqliteCatalog(":memory:");
   catalogs.push(catalog);
-  const store = new CallbackStore(catalog.database);
   const lines: string[] = [];
   const logger = createLogger("debug", (l) => lines.push(l));
-  const dispatcher = new CallbackDispatcher({ store, logger, pollMs: 20, ...opts });
+  const dispatcher = new CallbackDispatcher({ outbox: catalog, logger, pollMs: 20, ...opts });
   dispatchers.push(dispatcher);
-  return { store, dispatcher, lines };
+  return { store: catalog, dispatcher, lines };
 }
 
 function next<K extends keyof CallbackDispatcherEvents>(
@@ -126,8 +124,8 @@ const body = (n = 1) =>
 describe("CallbackDispatcher", () => {
   it("500, 500, timeout, 200 -> one accepted delivery with a valid sign after 4 attempts", async () => {
     const rx = await receiver((n) => (n <= 2 ? 500 : n === 3 ? undefined : 200));
-    const { store, dispatcher, lines } = setup({ retryIntervalMs: 50, timeoutMs: 300 });
-    const id = store.enqueue({ url: rx.url, callbackKey: KEY, eventType: 100, body: body(), fileId: "file-1" }, Date.now());
+    const { store, dispatcher, lines } = setup({ retryIntervalMs: 50, timeoutMs: 1500 });
+    const id = await store.enqueueCallback({ url: rx.url, callbackKey: KEY, eventType: 100, body: body(), fileId: "file-1" }, Date.now());
     const delivered = next(dispatcher, "delivered");
     dispatcher.start();
     dispatcher.kick();
@@ -146,8 +144,8 @@ describe("CallbackDispatcher", () => {
     // Every attempt is signed afresh.
     for (const r of rx.received) expect(r.body["sign"]).toBe(md5(KEY + String(r.body["t"])));
 
-    expect(store.get(id)).toMatchObject({ status: "delivered", attempts: 4, lastError: "no response within 300 ms" });
-    expect(store.counts()).toEqual({ pending: 0, delivered: 1, failed: 0 });
+    expect(await store.getCallback(id)).toMatchObject({ status: "delivered", attempts: 4, lastError: "no response within 1500 ms" });
+    expect(await store.callbackCounts()).toEqual({ pending: 0, delivered: 1, failed: 0 });
     const log = lines.join("");
     expect(log).toContain("HTTP 500");
     for (const r of rx.received) expect(log).not.toContain(r.body["sign"] as string);
@@ -160,23 +158,24 @@ describe("CallbackDispatcher", () => {
     const dead = await deadUrl();
     const { store, dispatcher } = setup({ retryIntervalMs: 60_000, timeoutMs: 1500, maxInFlight: 16, maxInFlightPerHost: 4, pollMs: 1000 });
     const now = Date.now();
-    for (let i = 0; i < 20; i++) store.enqueue({ url: hanging.url, callbackKey: KEY, eventType: 100, body: body(i), fileId: "" }, now - 1000);
-    for (let i = 0; i < 20; i++) store.enqueue({ url: dead, callbackKey: KEY, eventType: 100, body: body(i), fileId: "" }, now - 1000);
-    const good = store.enqueue({ url: healthy.url, callbackKey: KEY, eventType: 100, body: body(99), fileId: "" }, now);
+    for (let i = 0; i < 20; i++) await store.enqueueCallback({ url: hanging.url, callbackKey: KEY, eventType: 100, body: body(i), fileId: "" }, now - 1000);
+    for (let i = 0; i < 20; i++) await store.enqueueCallback({ url: dead, callbackKey: KEY, eventType: 100, body: body(i), fileId: "" }, now - 1000);
+    const good = await store.enqueueCallback({ url: healthy.url, callbackKey: KEY, eventType: 100, body: body(99), fileId: "" }, now);
 
     const t0 = Date.now();
     const delivered = next(dispatcher, "delivered", (e) => e.id === good);
     dispatcher.start();
     await delivered;
-    expect(Date.now() - t0).toBeLessThan(500);
+    // Well inside the hanging host's 1500 ms timeout: it did not wait for it.
+    expect(Date.now() - t0).toBeLessThan(1000);
 
     // Enqueue while the hanging host still holds its slots: delivered at once, too.
     const t1 = Date.now();
-    const again = store.enqueue({ url: healthy.url, callbackKey: KEY, eventType: 100, body: body(100), fileId: "" }, Date.now());
+    const again = await store.enqueueCallback({ url: healthy.url, callbackKey: KEY, eventType: 100, body: body(100), fileId: "" }, Date.now());
     const deliveredAgain = next(dispatcher, "delivered", (e) => e.id === again);
     dispatcher.kick();
     await deliveredAgain;
-    expect(Date.now() - t1).toBeLessThan(300);
+    expect(Date.now() - t1).toBeLessThan(1000);
 
     // The hanging host holds exactly its 4 slots until the timeout (1500 ms).
     for (let i = 0; i < 100 && hanging.received.length < 4; i++) await sleep(5);
@@ -184,7 +183,7 @@ describe("CallbackDispatcher", () => {
     expect(hanging.received.length).toBe(4);
     expect(hanging.maxOpen).toBeLessThanOrEqual(4);
     expect(dispatcher.inFlightCount).toBeLessThanOrEqual(16);
-    const deadRows = store.list({ offset: 0, limit: 100 }).rows.filter((r) => r.url === dead && r.attempts > 0);
+    const deadRows = (await store.listCallbacks({ offset: 0, limit: 100 })).rows.filter((r) => r.url === dead && r.attempts > 0);
     expect(deadRows.length).toBeGreaterThan(0);
     expect(deadRows[0]!.lastError).toMatch(/ECONNREFUSED/);
   });
@@ -192,35 +191,35 @@ describe("CallbackDispatcher", () => {
   it("maxAttempts turns the delivery 'failed'; retry() brings it back and it is delivered", async () => {
     let ok = false;
     const rx = await receiver(() => (ok ? 200 : 500));
-    const { store, dispatcher } = setup({ retryIntervalMs: 30, timeoutMs: 300, maxAttempts: 3 });
-    const id = store.enqueue({ url: rx.url, callbackKey: KEY, eventType: 100, body: body(), fileId: "file-1" }, Date.now());
+    const { store, dispatcher } = setup({ retryIntervalMs: 30, timeoutMs: 2000, maxAttempts: 3 });
+    const id = await store.enqueueCallback({ url: rx.url, callbackKey: KEY, eventType: 100, body: body(), fileId: "file-1" }, Date.now());
     const failed = next(dispatcher, "failed");
     dispatcher.start();
     expect(await failed).toEqual({ id, url: rx.url, error: "HTTP 500" });
     await sleep(100);
     expect(rx.received).toHaveLength(3);
-    expect(store.get(id)).toMatchObject({ status: "failed", attempts: 3, lastError: "HTTP 500" });
-    expect(store.due(Date.now() + 3_600_000, 10)).toHaveLength(0);
+    expect(await store.getCallback(id)).toMatchObject({ status: "failed", attempts: 3, lastError: "HTTP 500" });
+    expect(await store.dueCallbacks(Date.now() + 3_600_000, 10)).toHaveLength(0);
 
     ok = true;
     const delivered = next(dispatcher, "delivered");
-    store.retry(id, Date.now());
+    await store.retryCallback(id, Date.now());
     dispatcher.kick();
     expect(await delivered).toEqual({ id, url: rx.url, attempts: 1 });
-    expect(store.get(id)).toMatchObject({ status: "delivered", attempts: 1 });
+    expect(await store.getCallback(id)).toMatchObject({ status: "delivered", attempts: 1 });
   });
 
   it("stop() waits for the sends in flight, is idempotent, and nothing is sent afterwards", async () => {
     const rx = await receiver((n) => (n === 1 ? undefined : 200));
-    const { store, dispatcher } = setup({ retryIntervalMs: 10, timeoutMs: 300 });
-    const id = store.enqueue({ url: rx.url, callbackKey: KEY, eventType: 100, body: body(), fileId: "" }, Date.now());
+    const { store, dispatcher } = setup({ retryIntervalMs: 10, timeoutMs: 1000 });
+    const id = await store.enqueueCallback({ url: rx.url, callbackKey: KEY, eventType: 100, body: body(), fileId: "" }, Date.now());
     dispatcher.start();
     while (rx.received.length === 0) await sleep(5);
     const t0 = Date.now();
     await dispatcher.stop();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     expect(dispatcher.inFlightCount).toBe(0);
-    expect(store.get(id)).toMatchObject({ status: "pending", attempts: 1, lastError: "no response within 300 ms" });
+    expect(await store.getCallback(id)).toMatchObject({ status: "pending", attempts: 1, lastError: "no response within 1000 ms" });
     await dispatcher.stop();
     dispatcher.kick();
     await sleep(100);

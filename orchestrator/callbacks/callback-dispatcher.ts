@@ -5,13 +5,13 @@
  * `retryIntervalMs`. `maxAttempts` counts every attempt, the first included:
  * the default 13 = the first try + the 12 retries of the current doc; the
  * attempt that makes `attempts` reach it turns the row 'failed' (see
- * CallbackStore.retry to send it again).
+ * Catalog.retryCallback to send it again).
  *
  * Isolation: sends run concurrently (at most `maxInFlight`, at most
  * `maxInFlightPerHost` per receiver host:port) and each is bounded by
  * `timeoutMs`, so a slow or dead receiver only holds its own host's slots.
- * Enqueueing is a synchronous, committed insert (CallbackStore.enqueue)
- * independent of sending; `kick()` merely wakes the loop.
+ * Enqueueing is a committed insert (Catalog.enqueueCallback) independent of
+ * sending; `kick()` merely wakes the loop.
  *
  * Delivery is at least once: a crash while a send is in flight leaves the
  * row pending, so it is sent again after restart (receivers de-duplicate on
@@ -31,8 +31,8 @@
 import type { Logger } from "../../engine/logger.js";
 import { TypedEmitter } from "../../engine/typed-emitter.js";
 import { signEvent } from "./callback-messages.js";
-import { type CallbackStore, hostOf } from "./callback-store.js";
-import type { DueDelivery } from "./types.js";
+import type { CallbackCatalog } from "../catalog/types.js";
+import { type DueDelivery, hostOf } from "./types.js";
 
 export const DEFAULT_RETRY_INTERVAL_MS = 60_000;
 export const DEFAULT_TIMEOUT_MS = 20_000;
@@ -43,7 +43,8 @@ export const DEFAULT_MAX_IN_FLIGHT = 16;
 export const DEFAULT_MAX_IN_FLIGHT_PER_HOST = 4;
 
 export interface CallbackDispatcherOptions {
-  store: CallbackStore;
+  /** The outbox (the catalog). */
+  outbox: Pick<CallbackCatalog, "dueCallbacks" | "markCallbackDelivered" | "markCallbackFailed">;
   logger: Logger;
   /** Wait between a failed attempt and the next one. */
   retryIntervalMs?: number;
@@ -81,7 +82,10 @@ function describeFailure(err: unknown, timeoutMs: number): string {
 }
 
 export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
-  private readonly store: CallbackStore;
+  private readonly outbox: CallbackDispatcherOptions["outbox"];
+  /** An outbox check is under way; `refill` asks for another when it ends. */
+  private filling = false;
+  private refill = false;
   private readonly logger: Logger;
   private readonly retryIntervalMs: number;
   private readonly timeoutMs: number;
@@ -101,7 +105,7 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
 
   constructor(opts: CallbackDispatcherOptions) {
     super(opts.logger);
-    this.store = opts.store;
+    this.outbox = opts.outbox;
     this.logger = opts.logger;
     this.retryIntervalMs = opts.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -161,24 +165,38 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
 
   private tick(): void {
     if (!this.running) return;
-    try {
-      this.fill();
-    } catch (err) {
-      this.logger.error("callback outbox check failed", { error: describeFailure(err, this.timeoutMs) });
-    }
+    void this.checkOutbox();
     this.schedule(this.pollMs);
   }
 
+  /** One outbox check at a time: a tick during a check makes it run once more when it ends. */
+  private async checkOutbox(): Promise<void> {
+    if (this.filling) {
+      this.refill = true;
+      return;
+    }
+    this.filling = true;
+    try {
+      do {
+        this.refill = false;
+        await this.fill().catch((err: unknown) => this.logger.error("callback outbox check failed", { error: describeFailure(err, this.timeoutMs) }));
+      } while (this.refill && this.running);
+    } finally {
+      this.filling = false;
+    }
+  }
+
   /** Starts sends for due rows while there are free slots, host caps respected. */
-  private fill(): void {
+  private async fill(): Promise<void> {
     const free = this.maxInFlight - this.inFlight.size;
     if (free <= 0) return;
     const saturated = [...this.perHost].filter(([, n]) => n >= this.maxInFlightPerHost).map(([host]) => host);
-    const rows = this.store.due(this.now(), free, {
+    const rows = await this.outbox.dueCallbacks(this.now(), free, {
       excludeIds: [...this.inFlight.keys()],
       excludeHosts: saturated,
       perHost: this.maxInFlightPerHost,
     });
+    if (!this.running) return; // stopped while reading: stop() waits only for sends already started
     for (const row of rows) {
       if (this.inFlight.size >= this.maxInFlight) break;
       const host = hostOf(row.url);
@@ -219,13 +237,13 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
     }
     const endMs = this.now();
     if (error === undefined) {
-      const attempts = this.store.markDelivered(row.id, endMs);
+      const attempts = await this.outbox.markCallbackDelivered(row.id, endMs);
       if (attempts === undefined) return; // no longer pending (changed meanwhile)
       this.logger.info("callback delivered", { id: row.id, url: row.url, eventType: row.eventType, attempts });
       this.emit("delivered", { id: row.id, url: row.url, attempts });
       return;
     }
-    const result = this.store.markFailedAttempt(row.id, error, endMs + this.retryIntervalMs, this.maxAttempts);
+    const result = await this.outbox.markCallbackFailed(row.id, error, endMs + this.retryIntervalMs, this.maxAttempts);
     if (result === undefined) return;
     if (result.status === "failed") {
       this.logger.error("callback delivery failed for good", { id: row.id, url: row.url, attempts: result.attempts, error });

@@ -10,15 +10,14 @@ function setup(target: CallbackTarget | undefined, failEnqueue = false) {
   const queued: OutboxEvent[] = [];
   let kicks = 0;
   const outbox: CallbackOutbox = {
-    resolve: () => target,
-    enqueue: (e) => {
+    enqueueCallback: async (e) => {
       if (failEnqueue) throw new Error("disk I/O error");
       queued.push(e);
     },
   };
   const errors: string[] = [];
   const logger = { ...silentLogger, error: (msg: string) => errors.push(msg) };
-  const notifier = new RecordNotifier({ outbox, kick: () => kicks++, urlOf: (f) => `http://rec.example/recordings/${f.path}`, appId: 1234, logger, now: () => NOW });
+  const notifier = new RecordNotifier({ targets: { resolve: async () => target }, outbox, kick: () => kicks++, urlOf: (f) => `http://rec.example/recordings/${f.path}`, appId: 1234, logger, now: () => NOW });
   return { notifier, queued, kicks: () => kicks, errors };
 }
 
@@ -44,9 +43,9 @@ const row: RecordingFile = {
 };
 
 describe("RecordNotifier", () => {
-  it("queues the event_type 100 body of a file for the resolved target, then wakes the dispatcher", () => {
+  it("queues the event_type 100 body of a file for the resolved target, then wakes the dispatcher", async () => {
     const s = setup({ recordNotifyUrl: "http://hooks.example/file", callbackKey: "k" });
-    s.notifier.fileReady(row);
+    await s.notifier.fileReady(row);
     expect(s.queued).toHaveLength(1);
     const e = s.queued[0]!;
     expect(e).toMatchObject({ url: "http://hooks.example/file", callbackKey: "k", eventType: 100, fileId: "f-1" });
@@ -54,21 +53,21 @@ describe("RecordNotifier", () => {
     expect(s.kicks()).toBe(1);
   });
 
-  it("queues nothing when no target (or no URL for the event) is configured", () => {
+  it("queues nothing when no target (or no URL for the event) is configured", async () => {
     const none = setup(undefined);
-    none.notifier.fileReady(row);
-    none.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" }, "record_ended");
+    await none.notifier.fileReady(row);
+    await none.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" }, "record_ended");
     expect(none.queued).toHaveLength(0);
     const fileOnly = setup({ recordNotifyUrl: "http://hooks.example/file", callbackKey: "" });
-    fileOnly.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" }, "record_ended");
+    await fileOnly.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" }, "record_ended");
     expect(fileOnly.queued).toHaveLength(0);
     expect(fileOnly.kicks()).toBe(0);
   });
 
-  it("numbers status events in order and marks task recordings with start_model 5", () => {
+  it("numbers status events in order and marks task recordings with start_model 5", async () => {
     const s = setup({ recordStatusNotifyUrl: "http://hooks.example/status", callbackKey: "k" });
-    s.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" }, "record_start_succeeded", "hls");
-    s.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-2", taskId: "t-9" }, "record_error", undefined, "E: boom");
+    await s.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" }, "record_start_succeeded", "hls");
+    await s.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-2", taskId: "t-9" }, "record_error", undefined, "E: boom");
     expect(s.queued.map((e) => e.body["seq"])).toEqual(["1", "2"]);
     expect(s.queued[0]!.body).toMatchObject({ event_type: 332, record_event: "record_start_succeeded", task_id: "", event_time: NOW / 1000 });
     expect(JSON.parse(s.queued[0]!.body["record_detail"] as string)).toMatchObject({ file_format: 2, start_model: 1 });
@@ -76,10 +75,10 @@ describe("RecordNotifier", () => {
     expect(JSON.parse(s.queued[1]!.body["record_detail"] as string)).toMatchObject({ start_model: 5 });
   });
 
-  it("logs (never throws) when the outbox cannot take an event", () => {
+  it("logs (never rejects) when the outbox cannot take an event", async () => {
     const s = setup({ recordNotifyUrl: "http://hooks.example/file", recordStatusNotifyUrl: "http://hooks.example/status", callbackKey: "k" }, true);
-    expect(() => s.notifier.fileReady(row)).not.toThrow();
-    expect(() => s.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" }, "record_ended")).not.toThrow();
+    await expect(s.notifier.fileReady(row)).resolves.toBeUndefined();
+    await expect(s.notifier.status({ domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" }, "record_ended")).resolves.toBeUndefined();
     expect(s.errors).toEqual(["cannot queue the file callback", "cannot queue a status callback"]);
   });
 });

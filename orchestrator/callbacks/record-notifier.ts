@@ -1,8 +1,8 @@
 /**
  * The record notifier: builds the recording callbacks (spec §4.4 event_type
  * 100 for a finished file, §4.5 event_type 332 for a recording's status) and
- * queues them in the durable outbox for the dispatcher. Queueing never throws:
- * a failure is logged and the recording goes on.
+ * queues them in the durable outbox for the dispatcher. Queueing never
+ * rejects: a failure is logged and the recording goes on.
  */
 import { errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
@@ -10,10 +10,14 @@ import type { RecordingFile } from "../catalog/types.js";
 import { EVENT_TYPE_RECORD_FILE, EVENT_TYPE_RECORD_STATUS, recordFileEvent, recordStatusEvent, type RecordStatusEventName } from "./callback-messages.js";
 import type { CallbackTarget, OutboxEvent } from "./types.js";
 
-/** Where callbacks are queued: the catalog's callback rules and outbox. */
+/** Where a stream's callbacks go (callback rules, or the config's fallback). */
+export interface TargetResolver {
+  resolve(domain: string, app: string): Promise<CallbackTarget | undefined>;
+}
+
+/** The durable outbox (the catalog). */
 export interface CallbackOutbox {
-  resolve(domain: string, app: string): CallbackTarget | undefined;
-  enqueue(e: OutboxEvent, nowMs: number): unknown;
+  enqueueCallback(e: OutboxEvent, nowMs: number): Promise<unknown>;
 }
 
 /** Whose status a 332 event reports: one recording (sessionId) of a push, for the template or a task. */
@@ -27,6 +31,7 @@ export interface StatusSubject {
 }
 
 export interface RecordNotifierOptions {
+  targets: TargetResolver;
   outbox: CallbackOutbox;
   /** Wakes the dispatcher after a callback was queued. */
   kick: () => void;
@@ -46,9 +51,9 @@ export class RecordNotifier {
   }
 
   /** event_type 100: a file is complete and catalogued. */
-  fileReady(row: RecordingFile): void {
+  async fileReady(row: RecordingFile): Promise<void> {
     try {
-      const target = this.options.outbox.resolve(row.domain, row.app);
+      const target = await this.options.targets.resolve(row.domain, row.app);
       if (!target?.recordNotifyUrl) return;
       const body = recordFileEvent({
         fileId: row.fileId,
@@ -69,7 +74,7 @@ export class RecordNotifier {
         sessionId: row.recordingId,
         appId: this.options.appId,
       });
-      this.options.outbox.enqueue({ url: target.recordNotifyUrl, callbackKey: target.callbackKey, eventType: EVENT_TYPE_RECORD_FILE, body, fileId: row.fileId }, this.now());
+      await this.options.outbox.enqueueCallback({ url: target.recordNotifyUrl, callbackKey: target.callbackKey, eventType: EVENT_TYPE_RECORD_FILE, body, fileId: row.fileId }, this.now());
       this.options.kick();
     } catch (err) {
       this.options.logger.error("cannot queue the file callback", { fileId: row.fileId, error: errorMessage(err) });
@@ -77,10 +82,13 @@ export class RecordNotifier {
   }
 
   /** event_type 332: a recording started, failed to start a format, hit an error or ended. */
-  status(subject: StatusSubject, event: RecordStatusEventName, format?: RecordingFile["format"], reason?: string): void {
+  async status(subject: StatusSubject, event: RecordStatusEventName, format?: RecordingFile["format"], reason?: string): Promise<void> {
+    const eventTimeMs = this.now();
     try {
-      const target = this.options.outbox.resolve(subject.domain, subject.app);
+      const target = await this.options.targets.resolve(subject.domain, subject.app);
       if (!target?.recordStatusNotifyUrl) return;
+      // Counts only the events that are sent.
+      const seq = ++this.statusSeq;
       const body = recordStatusEvent({
         domain: subject.domain,
         app: subject.app,
@@ -90,12 +98,12 @@ export class RecordNotifier {
         ...(format ? { format } : {}),
         ...(reason ? { reason } : {}),
         startModel: subject.taskId ? 5 : 1,
-        seq: ++this.statusSeq,
+        seq,
         appId: this.options.appId,
-        eventTimeMs: this.now(),
+        eventTimeMs,
         ...(subject.taskId ? { taskId: subject.taskId } : {}),
       });
-      this.options.outbox.enqueue({ url: target.recordStatusNotifyUrl, callbackKey: target.callbackKey, eventType: EVENT_TYPE_RECORD_STATUS, body }, this.now());
+      await this.options.outbox.enqueueCallback({ url: target.recordStatusNotifyUrl, callbackKey: target.callbackKey, eventType: EVENT_TYPE_RECORD_STATUS, body }, this.now());
       this.options.kick();
     } catch (err) {
       this.options.logger.error("cannot queue a status callback", { event, error: errorMessage(err) });

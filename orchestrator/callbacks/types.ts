@@ -110,3 +110,15 @@ export interface DueDelivery extends OutboxEntry {
 }
 
 export type DeliveryCounts = Record<DeliveryStatus, number>;
+
+/**
+ * The host (with port) deliveries are grouped by for per-host concurrency:
+ * lowercased `host` of the URL, or "" when it does not parse.
+ */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host.toLowerCase();
+  } catch {
+    return "";
+  }
+}

@@ -1,11 +1,25 @@
 /**
  * The catalog: everything the service must not forget across restarts
- * (templates, rules, tasks, and every finished recording file). One small
- * async interface, so a PostgreSQL implementation can replace SQLite.
+ * (recording templates, rules and tasks, every finished recording file, open
+ * HLS playlists, callback templates and rules, the callback outbox). One
+ * async interface, so a PostgreSQL implementation can replace SQLite. It
+ * stores and reports; the policy (limits' error codes, merging, which target
+ * applies) lives in the control services.
  */
 import type { OutputFormat } from "../../engine/mux/types.js";
 import type { MediaDescription } from "../../engine/pipeline/types.js";
 import type { HlsPlaylistState } from "../../engine/splice/hls-state.js";
+import type {
+  CallbackRule,
+  CallbackRuleInput,
+  CallbackTemplate,
+  CallbackTemplateInput,
+  DeliveryCounts,
+  DeliveryStatus,
+  DueDelivery,
+  OutboxEntry,
+  OutboxEvent,
+} from "../callbacks/types.js";
 import type { RecordRule, RecordRuleInput } from "../rules/types.js";
 import type { RecordTask } from "../tasks/types.js";
 import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
@@ -78,7 +92,62 @@ export interface OpenPlaylist {
   file: Pick<RecordingFile, "recordingId" | "domain" | "app" | "stream" | "taskId" | "templateId" | "streamParam"> & { storageTimeSec: number };
 }
 
-export interface Catalog {
+export interface DueOptions {
+  /** Rows not to return (being sent right now). */
+  excludeIds?: readonly number[];
+  /** Hosts (as `hostOf` gives them) not to return (at their concurrency cap). */
+  excludeHosts?: readonly string[];
+  /** At most this many rows per host, so one backlogged host cannot fill `limit`. */
+  perHost?: number;
+}
+
+/** Callback templates, rules (spec §4) and the durable delivery outbox. */
+export interface CallbackCatalog {
+  /** Inserts unless `maxTemplates` already exist; returns undefined then. */
+  insertCallbackTemplate(t: CallbackTemplateInput, maxTemplates: number, nowMs: number): Promise<CallbackTemplate | undefined>;
+  /** Replaces the stored template; false when there is none with that id. */
+  updateCallbackTemplate(t: CallbackTemplate, nowMs: number): Promise<boolean>;
+  /** Deletes unless a rule binds it (then that rule's domain/app). */
+  deleteCallbackTemplate(id: number): Promise<"deleted" | "not-found" | { boundBy: { domain: string; app: string } }>;
+  getCallbackTemplate(id: number): Promise<CallbackTemplate | undefined>;
+  listCallbackTemplates(): Promise<CallbackTemplate[]>;
+
+  /** "no-template" when the template does not exist, "exists" for a duplicate (domain, app), "limit" at `maxRules`. */
+  insertCallbackRule(r: CallbackRuleInput, maxRules: number, nowMs: number): Promise<CallbackRule | "no-template" | "exists" | "limit">;
+  /** Exact match: AppName "" deletes only the rule stored with "". */
+  deleteCallbackRule(key: { DomainName: string; AppName: string }): Promise<boolean>;
+  listCallbackRules(): Promise<CallbackRule[]>;
+  /**
+   * The template of the rule that applies to a stream on (domain, app): the rule for (domain, app)
+   * beats the rule for (domain, ""); undefined when no rule applies. Domain compares lowercased.
+   */
+  matchCallbackTemplate(domain: string, app: string): Promise<CallbackTemplate | undefined>;
+
+  /** Stores the event for delivery (due at `nowMs`); returns its id. Durable when this resolves. */
+  enqueueCallback(e: OutboxEvent, nowMs: number): Promise<number>;
+  /** Pending rows due at `nowMs`, oldest due first, with their keys (for the dispatcher). */
+  dueCallbacks(nowMs: number, limit: number, opts?: DueOptions): Promise<DueDelivery[]>;
+  /** Counts the successful attempt; the attempts made, or undefined if the row is not pending. */
+  markCallbackDelivered(id: number, nowMs: number): Promise<number | undefined>;
+  /**
+   * Counts a failed attempt. `maxAttempts` is the total number of attempts (first try included): when
+   * attempts reach it the row becomes 'failed', otherwise it stays pending until `nextAttemptMs`.
+   * The new state, or undefined if the row is not pending.
+   */
+  markCallbackFailed(id: number, error: string, nextAttemptMs: number, maxAttempts: number): Promise<{ attempts: number; status: DeliveryStatus } | undefined>;
+  /** Newest first; never includes the callback key. */
+  listCallbacks(q: { status?: DeliveryStatus; offset: number; limit: number }): Promise<{ totalCount: number; rows: OutboxEntry[] }>;
+  /** One row without its key. */
+  getCallback(id: number): Promise<OutboxEntry | undefined>;
+  /**
+   * Sends a delivery again: a 'failed' one goes back to pending with attempts 0 (a full new round),
+   * due now; a 'pending' one is made due now (attempts kept). "delivered" rows are left alone.
+   */
+  retryCallback(id: number, nowMs: number): Promise<OutboxEntry | "not-found" | "delivered">;
+  callbackCounts(): Promise<DeliveryCounts>;
+}
+
+export interface Catalog extends CallbackCatalog {
   /** Inserts unless `maxTemplates` already exist; returns undefined then. */
   insertTemplate(t: RecordTemplateInput, maxTemplates: number): Promise<RecordTemplate | undefined>;
   updateTemplate(t: RecordTemplate): Promise<boolean>;

@@ -233,11 +233,11 @@ export class PushSupervisor extends TypedEmitter<PushSupervisorEvents> {
     const subject = { domain: push.domain, app: push.app, stream: push.stream, sessionId: id, taskId };
     recording.on("started", (s) => {
       logger.info("recording", { push: push.id, recording: id, tracks: s.tracks, formats: s.formats });
-      for (const format of s.formats) notifier.status(subject, "record_start_succeeded", format);
-      for (const skip of s.skipped) notifier.status(subject, "record_start_failed", skip.format, `${skip.code}: ${skip.reason}`);
+      for (const format of s.formats) void notifier.status(subject, "record_start_succeeded", format);
+      for (const skip of s.skipped) void notifier.status(subject, "record_start_failed", skip.format, `${skip.code}: ${skip.reason}`);
     });
-    recording.on("error", (err) => notifier.status(subject, "record_error", undefined, `${err.code}: ${err.message}`));
-    recording.on("closed", () => notifier.status(subject, "record_ended"));
+    recording.on("error", (err) => void notifier.status(subject, "record_error", undefined, `${err.code}: ${err.message}`));
+    recording.on("closed", () => void notifier.status(subject, "record_ended"));
     recording.on("file", (file) => void indexer.index(file, meta, settings.formats[file.format].storageTimeSec ?? 0));
     recording.on("hlsOpen", (state) =>
       void splice.keepOpen(spliceKey(push, taskId), state, settings.hlsFlowContinueSec, { ...meta, storageTimeSec: settings.formats.hls.storageTimeSec ?? 0 }),
