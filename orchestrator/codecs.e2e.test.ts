@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { effectiveMatrix } from "../engine/mux/codec-matrix.js";
-import { probeFfmpegCapabilities } from "../engine/mux/ffmpeg-capabilities.js";
+import { probeFfmpegCapabilities } from "../engine/ffmpeg/ffmpeg-capabilities.js";
 import { CODEC_FIXTURES, type CodecFixtureInfo, type CodecFixtureName } from "../fixtures/fixtures.js";
 import {
   audioPacketHashes,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ffmpegPath } from "../../scripts/test-support/media-check.js";
 import { effectiveMatrix, formatEffectiveMatrix, planFormats, remuxFeedFormat } from "./codec-matrix.js";
-import { type FfmpegCapabilities, parseCodecList, parseFormatList, probeFfmpegCapabilities } from "./ffmpeg-capabilities.js";
+import { type FfmpegCapabilities, parseCodecList, parseFormatList, probeFfmpegCapabilities } from "../ffmpeg/ffmpeg-capabilities.js";
 import { OUTPUT_FORMATS } from "./types.js";
 
 /** A made-up ffmpeg with what the engine needs; tests take things away or add them. */

@@ -11,7 +11,7 @@
  * MP3, Matroska for the rest.
  */
 import type { AudioCodec, VideoCodec } from "../flv/tag-info.js";
-import type { FfmpegCapabilities } from "./ffmpeg-capabilities.js";
+import type { FfmpegCapabilities } from "../ffmpeg/ffmpeg-capabilities.js";
 import type { FeedFormat } from "./remux-feed.js";
 import { type FormatSkip, OUTPUT_FORMATS, type OutputFormat, type SkipCode, type TrackSet } from "./types.js";
 

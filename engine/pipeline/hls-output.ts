@@ -10,7 +10,7 @@
 import { mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError, errorMessage } from "../errors.js";
-import type { HlsSegmentReport } from "../mux/ffmpeg-remux-job.js";
+import type { HlsSegmentReport } from "../ffmpeg/ffmpeg-remux-job.js";
 import { renderVodFileName } from "../segment/naming.js";
 import { finalizePlaylist, type HlsPlaylistState, segmentPath, writeLivePlaylist } from "../splice/hls-state.js";
 import type { OutputHost } from "./output-host.js";

@@ -11,7 +11,7 @@ import { MuxError, type RecorderError } from "../errors.js";
 import { type AudioCodec, describeTag, stripSetDataFrame, type VideoCodec } from "../flv/tag-info.js";
 import { TagType, type FlvTag } from "../flv/types.js";
 import { planFormats, remuxFeedFormat } from "../mux/codec-matrix.js";
-import { ffmpegCapabilitiesSync } from "../mux/ffmpeg-capabilities.js";
+import { ffmpegCapabilitiesSync } from "../ffmpeg/ffmpeg-capabilities.js";
 import { metadataFields } from "../mux/flv-muxer.js";
 import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
 import { TypedEmitter } from "../typed-emitter.js";

@@ -10,10 +10,10 @@
  *   then the playlist is closed with ENDLIST.
  * Files that cannot be recovered stay where they are and are reported.
  */
-import { spawn } from "node:child_process";
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { errorMessage } from "../errors.js";
+import { ffmpegOutput } from "../ffmpeg/run-ffmpeg.js";
 import { parseFlv } from "../flv/flv-format.js";
 import { describeTag } from "../flv/tag-info.js";
 import { TagType } from "../flv/types.js";
@@ -29,6 +29,8 @@ import { JOURNAL_SUFFIX, type JournalFileOpen, type JournalStart, parseJournal }
 export const IN_PROGRESS_FOLDER = ".recording";
 /** MPEG-TS packets are 188 bytes (ISO/IEC 13818-1). */
 const TS_PACKET = 188;
+/** A recovery run of ffmpeg (stream copy of one file) that takes longer than this is stuck. */
+const FFMPEG_TIMEOUT_MS = 120_000;
 /** The AMF0 bytes of the "duration" key inside onMetaData's ECMA array, followed by the number marker. */
 const DURATION_KEY = Buffer.concat([Buffer.from([0x00, 0x08]), Buffer.from("duration", "latin1"), Buffer.from([0x00])]);
 
@@ -55,26 +57,9 @@ export interface RecoveryReport {
 
 /** Media duration of a file as ffmpeg reads it (stream copy to null), in ms. */
 async function ffmpegDurationMs(ffmpegPath: string, path: string): Promise<number> {
-  const out = await runFfmpeg(ffmpegPath, ["-nostdin", "-v", "error", "-i", `file:${path}`, "-map", "0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"]);
+  const out = await ffmpegOutput(ffmpegPath, ["-nostdin", "-v", "error", "-i", `file:${path}`, "-map", "0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"], FFMPEG_TIMEOUT_MS);
   const times = [...out.matchAll(/out_time_us=(\d+)/g)].map((m) => Number(m[1]));
   return Math.round((times.at(-1) ?? 0) / 1000);
-}
-
-function runFfmpeg(ffmpegPath: string, args: string[], timeoutMs = 120_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`ffmpeg exited ${code}: ${stderr.trim()}`));
-    });
-  });
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -221,7 +206,7 @@ export class Recovery {
     const frag = file.fragmentedPath;
     if (!frag || !(await exists(frag))) return undefined;
     const fixed = `${file.path}.recovered`;
-    await runFfmpeg(this.ffmpegPath, ["-nostdin", "-v", "error", "-y", "-i", `file:${frag}`, "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", `file:${fixed}`]);
+    await ffmpegOutput(this.ffmpegPath, ["-nostdin", "-v", "error", "-y", "-i", `file:${frag}`, "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", `file:${fixed}`], FFMPEG_TIMEOUT_MS);
     const durationMs = await ffmpegDurationMs(this.ffmpegPath, fixed);
     const recovered = await this.place(start, directory, "mp4", fixed, file.startTimestamp, durationMs);
     await rm(frag, { force: true });

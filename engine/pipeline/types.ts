@@ -1,6 +1,6 @@
 import type { RecorderError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { FfmpegCapabilities } from "../mux/ffmpeg-capabilities.js";
+import type { FfmpegCapabilities } from "../ffmpeg/ffmpeg-capabilities.js";
 import type { FlvHevcMode, FormatSkip, OutputFormat, TrackSet } from "../mux/types.js";
 import type { HlsPlaylistState } from "../splice/hls-state.js";
 

@@ -4,11 +4,12 @@
  * live playback, and every pipe write wakes ffmpeg up: batching is most of
  * the CPU saving), and reads finished HLS segments from a CSV list on fd 3.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { basename } from "node:path";
 import { MuxError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { TypedEmitter } from "../typed-emitter.js";
+import { runFfmpeg } from "./run-ffmpeg.js";
 
 export interface HlsSegmentReport {
   /** Base name of the .ts file ffmpeg finished. */
@@ -41,7 +42,6 @@ export interface RemuxJobOptions {
 }
 
 export const HLS_LIST_FD = 3;
-const STDERR_TAIL_BYTES = 4096;
 
 /** Parses one line of ffmpeg's segment list in CSV form: `name,start,end` (name quoted if it has commas). */
 export function parseSegmentListLine(line: string): HlsSegmentReport | undefined {
@@ -57,7 +57,6 @@ export class FfmpegRemuxJob extends TypedEmitter<RemuxJobEvents> {
   private pendingBytes = 0;
   private readonly flushBytes: number;
   private readonly timer: NodeJS.Timeout;
-  private stderrTail = "";
   private listRest = "";
   private ended = false;
   private readonly exited: Promise<RemuxJobResult>;
@@ -65,27 +64,16 @@ export class FfmpegRemuxJob extends TypedEmitter<RemuxJobEvents> {
   constructor(private readonly opts: RemuxJobOptions) {
     super();
     this.flushBytes = opts.flushBytes ?? 512 * 1024;
-    this.child = spawn(opts.ffmpegPath, opts.args, { stdio: ["pipe", "ignore", "pipe", "pipe"] });
-    this.exited = new Promise((resolve) => {
-      const done = (result: RemuxJobResult) => {
-        if (!this.ended) {
-          this.ended = true;
-          clearInterval(this.timer);
-          this.emit("exitedEarly", result.error ?? new MuxError("FFMPEG_EXITED", "ffmpeg exited before its input ended"));
-        }
-        resolve(result);
-      };
-      this.child.once("error", (err) => done({ ok: false, error: new MuxError("FFMPEG_SPAWN_FAILED", err.message, { cause: err }) }));
-      this.child.once("close", (code, signal) => {
-        if (code === 0) return done({ ok: true });
-        const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-        const disk = /No space left on device/i.test(this.stderrTail);
-        done({ ok: false, error: new MuxError(disk ? "DISK_FULL" : "FFMPEG_FAILED", `ffmpeg ${why}: ${this.stderrTail.trim().slice(-500)}`, { fatal: disk }) });
-      });
-    });
-    this.child.stderr!.setEncoding("utf8");
-    this.child.stderr!.on("data", (s: string) => {
-      this.stderrTail = (this.stderrTail + s).slice(-STDERR_TAIL_BYTES);
+    const run = runFfmpeg(opts.ffmpegPath, opts.args, { stdin: "pipe", extraPipes: HLS_LIST_FD - 2 });
+    this.child = run.child;
+    this.exited = run.result.then((r) => {
+      const result: RemuxJobResult = r.ok ? { ok: true } : { ok: false, error: r.error };
+      if (!this.ended) {
+        this.ended = true;
+        clearInterval(this.timer);
+        this.emit("exitedEarly", result.error ?? new MuxError("FFMPEG_EXITED", "ffmpeg exited before its input ended"));
+      }
+      return result;
     });
     const list = this.child.stdio[HLS_LIST_FD];
     if (list && "setEncoding" in list) {
