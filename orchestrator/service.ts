@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { errorMessage } from "../engine/errors.js";
 import { createLogger, type Logger } from "../engine/logger.js";
 import { type FfmpegBinary, locateFfmpeg } from "../engine/ffmpeg/ffmpeg-binary.js";
-import { Recovery } from "../engine/pipeline/recovery.js";
+import { Recovery } from "../engine/recovery/recovery.js";
 import { RtmpServer } from "../engine/rtmp/rtmp-server.js";
 import { TypedEmitter } from "../engine/typed-emitter.js";
 import { HttpApi } from "./api/http-api.js";

@@ -11,7 +11,8 @@ export interface Mp4Output {
   fragmentedPath: string;
 }
 
-export interface HlsOutput {
+/** HLS media segments as ffmpeg's segment muxer writes them: .ts files and a CSV list of them (the playlist is the engine's). */
+export interface TsSegmentsOutput {
   /** ffmpeg segment pattern, e.g. /dir/base-%06d.ts */
   pattern: string;
   segmentSeconds: number;
@@ -35,7 +36,7 @@ export interface RemuxPlan {
   opusInMp4?: boolean;
   mp4?: Mp4Output;
   aacPath?: string;
-  hls?: HlsOutput;
+  hls?: TsSegmentsOutput;
 }
 
 /** Fragment at every keyframe and at least twice a second: a crash loses at most ~0.5 s plus the feed batch. */
@@ -44,7 +45,7 @@ const MP4_FRAGMENT_MICROSECONDS = 500_000;
 /** Cut times are listed this far past the period's nominal end, for the wait for the next keyframe. */
 const SEGMENT_TIMES_SLACK_SEC = 600;
 
-function segmentSchedule(hls: HlsOutput): string[] {
+function segmentSchedule(hls: TsSegmentsOutput): string[] {
   if (!hls.period || !Number.isFinite(hls.period.lengthSec)) return ["-segment_time", String(hls.segmentSeconds)];
   const { startSec, lengthSec } = hls.period;
   const times: string[] = [];

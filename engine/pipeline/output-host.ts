@@ -1,7 +1,8 @@
 import type { RecorderError } from "../errors.js";
 import type { FlvTag } from "../flv/types.js";
-import type { JournalEntry } from "./journal.js";
-import type { CompletedFile, MediaDescription, RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
+import type { JournalEntry } from "../recovery/journal.js";
+import type { MediaDescription } from "../media-types.js";
+import type { CompletedFile, RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
 
 /** What an output needs from the recording that owns it. */
 export interface OutputHost {

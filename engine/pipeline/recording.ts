@@ -14,8 +14,9 @@ import { planFormats, remuxFeedFormat } from "../mux/codec-matrix.js";
 import { ffmpegCapabilitiesSync } from "../ffmpeg/ffmpeg-capabilities.js";
 import { metadataFields } from "../mux/flv-muxer.js";
 import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
+import type { MediaDescription } from "../media-types.js";
 import { TypedEmitter } from "../typed-emitter.js";
-import { Journal, type JournalEntry, type JournalStart } from "./journal.js";
+import { Journal, type JournalEntry, type JournalStart } from "../recovery/journal.js";
 import { timestampDelta } from "../segment/segmenter.js";
 import { FlvOutput } from "./flv-output.js";
 import { HlsOutput } from "./hls-output.js";
@@ -23,7 +24,6 @@ import type { OutputHost, RecordingOutput } from "./output-host.js";
 import { RemuxOutput } from "./remux-output.js";
 import type {
   CompletedFile,
-  MediaDescription,
   RecordingDeps,
   RecordingEvents,
   RecordingSettings,

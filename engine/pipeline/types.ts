@@ -1,5 +1,6 @@
 import type { RecorderError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { MediaDescription } from "../media-types.js";
 import type { FfmpegCapabilities } from "../ffmpeg/ffmpeg-capabilities.js";
 import type { FlvHevcMode, FormatSkip, OutputFormat, TrackSet } from "../mux/types.js";
 import type { HlsPlaylistState } from "../splice/hls-state.js";
@@ -90,13 +91,6 @@ export interface CompletedFile {
   mediaStartMs: number;
   /** What the file holds, from the stream's headers and onMetaData. */
   media: MediaDescription;
-}
-
-export interface MediaDescription {
-  videoCodec?: string;
-  audioCodec?: string;
-  width?: number;
-  height?: number;
 }
 
 export interface RecordingStats {

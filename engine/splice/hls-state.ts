@@ -6,9 +6,9 @@
  */
 import { rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { MediaDescription } from "../media-types.js";
 import { moveIntoPlace } from "../segment/file-sink.js";
 import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
-import type { MediaDescription } from "../pipeline/types.js";
 import { HlsPlaylist, type HlsSegment } from "./hls-playlist.js";
 
 export interface HlsPlaylistState {

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { relative } from "node:path";
 import { errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
-import type { RecoveredFile } from "../../engine/pipeline/recovery.js";
+import type { RecoveredFile } from "../../engine/recovery/recovery.js";
 import type { CompletedFile } from "../../engine/pipeline/types.js";
 import type { Catalog, RecordingFile } from "./types.js";
 

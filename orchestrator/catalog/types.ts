@@ -7,7 +7,7 @@
  * applies) lives in the control services.
  */
 import type { OutputFormat } from "../../engine/mux/types.js";
-import type { MediaDescription } from "../../engine/pipeline/types.js";
+import type { MediaDescription } from "../../engine/media-types.js";
 import type { HlsPlaylistState } from "../../engine/splice/hls-state.js";
 import type {
   CallbackRule,
