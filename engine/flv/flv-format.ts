@@ -56,41 +56,72 @@ export interface ParsedFlv {
   truncated: boolean;
 }
 
+export interface FlvFileHeader {
+  hasAudio: boolean;
+  hasVideo: boolean;
+  /** Offset of the first tag (after the header and PreviousTagSize0). */
+  firstTagOffset: number;
+}
+
 /**
- * Parses a whole FLV file held in memory. A torn tail (a crash mid-write) is
- * not an error: parsing stops at the last whole tag and says so. Tag data are
- * subarrays of `buf` (not copied).
+ * Reads the file header (E.2) from the first bytes of a file of `fileSize`
+ * bytes (`buf` may be just the start of the file).
  */
-export function parseFlv(buf: Buffer): ParsedFlv {
+export function parseFlvHeader(buf: Buffer, fileSize = buf.length): FlvFileHeader {
   if (buf.length < FLV_HEADER_SIZE || buf.toString("latin1", 0, 3) !== "FLV") {
     throw new ParseError("FLV_BAD_HEADER", "not an FLV file (missing 'FLV' signature)");
   }
   const headerSize = buf.readUInt32BE(5);
-  if (headerSize < FLV_HEADER_SIZE || headerSize > buf.length) {
+  if (headerSize < FLV_HEADER_SIZE || headerSize > fileSize) {
     throw new ParseError("FLV_BAD_HEADER", `invalid FLV header size ${headerSize}`);
   }
   const flags = buf[4]!;
+  return { hasAudio: (flags & FLAG_AUDIO) !== 0, hasVideo: (flags & FLAG_VIDEO) !== 0, firstTagOffset: headerSize + PREVIOUS_TAG_SIZE_BYTES };
+}
+
+export interface FlvTagHeader {
+  /** TagType with the reserved and Filter bits masked off. */
+  type: number;
+  dataSize: number;
+  timestamp: number;
+}
+
+/** Reads the 11-byte tag header (E.4.1) at `offset`; `buf` must hold TAG_HEADER_SIZE bytes there. */
+export function readTagHeader(buf: Buffer, offset: number): FlvTagHeader {
+  return {
+    type: buf[offset]! & 0x1f, // upper bits: reserved + Filter
+    dataSize: buf.readUIntBE(offset + 1, 3),
+    timestamp: (buf.readUIntBE(offset + 4, 3) | (buf[offset + 7]! << 24)) >>> 0,
+  };
+}
+
+/** Bytes a tag takes in the file: header, data, and the PreviousTagSize that a clean write ends with. */
+export function tagSpan(dataSize: number): number {
+  return TAG_HEADER_SIZE + dataSize + PREVIOUS_TAG_SIZE_BYTES;
+}
+
+export function isKnownTagType(type: number): type is TagType {
+  return type === TagType.Audio || type === TagType.Video || type === TagType.Script;
+}
+
+/**
+ * Parses a whole FLV file held in memory. A torn tail (a crash mid-write) is
+ * not an error: parsing stops at the last whole tag and says so. Tag data are
+ * subarrays of `buf` (not copied). For files of any size, read them in chunks
+ * with parseFlvHeader/readTagHeader (recovery/flv-file-scan.ts).
+ */
+export function parseFlv(buf: Buffer): ParsedFlv {
+  const { hasAudio, hasVideo, firstTagOffset } = parseFlvHeader(buf);
   const tags: FlvTag[] = [];
-  let pos = headerSize + PREVIOUS_TAG_SIZE_BYTES;
+  let pos = firstTagOffset;
   let validLength = Math.min(pos, buf.length);
   while (pos + TAG_HEADER_SIZE <= buf.length) {
-    const type = buf[pos]! & 0x1f; // upper bits: reserved + Filter
-    const size = buf.readUIntBE(pos + 1, 3);
-    const end = pos + TAG_HEADER_SIZE + size;
+    const { type, dataSize, timestamp } = readTagHeader(buf, pos);
     // A tag counts only with its trailing PreviousTagSize: that is what a clean write ends with.
-    if (end + PREVIOUS_TAG_SIZE_BYTES > buf.length) break;
-    const timestamp = (buf.readUIntBE(pos + 4, 3) | (buf[pos + 7]! << 24)) >>> 0;
-    if (type === TagType.Audio || type === TagType.Video || type === TagType.Script) {
-      tags.push({ type, timestamp, data: buf.subarray(pos + TAG_HEADER_SIZE, end) });
-    }
-    pos = end + PREVIOUS_TAG_SIZE_BYTES;
+    if (pos + tagSpan(dataSize) > buf.length) break;
+    if (isKnownTagType(type)) tags.push({ type, timestamp, data: buf.subarray(pos + TAG_HEADER_SIZE, pos + TAG_HEADER_SIZE + dataSize) });
+    pos += tagSpan(dataSize);
     validLength = pos;
   }
-  return {
-    hasAudio: (flags & FLAG_AUDIO) !== 0,
-    hasVideo: (flags & FLAG_VIDEO) !== 0,
-    tags,
-    validLength,
-    truncated: validLength < buf.length,
-  };
+  return { hasAudio, hasVideo, tags, validLength, truncated: validLength < buf.length };
 }

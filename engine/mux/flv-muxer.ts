@@ -24,7 +24,7 @@ import type { FlvHevcMode } from "./types.js";
 /** onMetaData keys that describe one file, not the stream: we write our own. */
 const PER_FILE_KEYS = new Set(["duration", "filesize", "lasttimestamp", "lastkeyframetimestamp", "keyframes", "times", "filepositions"]);
 /** The AMF0 bytes of the "duration" key inside an ECMA array: UI16 length 8, then the name, then the number marker. */
-const DURATION_KEY = Buffer.concat([Buffer.from([0x00, 0x08]), Buffer.from("duration", "latin1"), Buffer.from([0x00])]);
+export const ONMETADATA_DURATION_KEY = Buffer.concat([Buffer.from([0x00, 0x08]), Buffer.from("duration", "latin1"), Buffer.from([0x00])]);
 
 /** Publisher metadata worth carrying into every file (width, height, codec ids, encoder...). */
 export function metadataFields(scriptTagData: Buffer | undefined): Amf0Object {
@@ -67,8 +67,8 @@ export class FlvMuxer {
   begin(configTags: readonly FlvTag[]): Buffer[] {
     const header = encodeFlvHeader(this.hasAudio, this.hasVideo);
     const meta = Buffer.concat([encodeAmf0("onMetaData"), encodeEcmaArray({ duration: 0, ...this.metadata })]);
-    const keyAt = meta.indexOf(DURATION_KEY);
-    this.durationOffset = FLV_HEADER_SIZE + PREVIOUS_TAG_SIZE_BYTES + TAG_HEADER_SIZE + keyAt + DURATION_KEY.length;
+    const keyAt = meta.indexOf(ONMETADATA_DURATION_KEY);
+    this.durationOffset = FLV_HEADER_SIZE + PREVIOUS_TAG_SIZE_BYTES + TAG_HEADER_SIZE + keyAt + ONMETADATA_DURATION_KEY.length;
     const out = [header, ...encodeTag(TagType.Script, 0, meta)];
     for (const tag of configTags) out.push(...encodeTag(tag.type, 0, this.convert(tag).data));
     this.count(out);

@@ -14,16 +14,13 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from "node
 import { basename, dirname, join } from "node:path";
 import { errorMessage } from "../errors.js";
 import { ffmpegOutput } from "../ffmpeg/run-ffmpeg.js";
-import { parseFlv } from "../flv/flv-format.js";
-import { describeTag } from "../flv/tag-info.js";
-import { TagType } from "../flv/types.js";
 import type { Logger } from "../logger.js";
 import { scanAdts } from "../mux/adts.js";
 import type { OutputFormat } from "../mux/types.js";
 import { moveIntoPlace } from "../segment/file-sink.js";
-import { MediaClock } from "../segment/media-clock.js";
 import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
 import { finalizePlaylist, type HlsPlaylistState } from "../splice/hls-state.js";
+import { DURATION_BYTES, scanFlvFile } from "./flv-file-scan.js";
 import { JOURNAL_SUFFIX, type JournalFileOpen, type JournalStart, parseJournal } from "./journal.js";
 
 export const IN_PROGRESS_FOLDER = ".recording";
@@ -31,8 +28,6 @@ export const IN_PROGRESS_FOLDER = ".recording";
 const TS_PACKET = 188;
 /** A recovery run of ffmpeg (stream copy of one file) that takes longer than this is stuck. */
 const FFMPEG_TIMEOUT_MS = 120_000;
-/** The AMF0 bytes of the "duration" key inside onMetaData's ECMA array, followed by the number marker. */
-const DURATION_KEY = Buffer.concat([Buffer.from([0x00, 0x08]), Buffer.from("duration", "latin1"), Buffer.from([0x00])]);
 
 export interface RecoveredFile {
   recordingId: string;
@@ -168,27 +163,24 @@ export class Recovery {
   private async recoverFile(start: JournalStart, file: JournalFileOpen, directory: string): Promise<RecoveredFile | undefined> {
     if (file.format === "flv") {
       if (!(await exists(file.path))) return undefined;
-      const buf = await readFile(file.path);
-      const parsed = parseFlv(buf);
-      const clock = new MediaClock();
-      for (const tag of parsed.tags) {
-        if (tag.type !== TagType.Script && describeTag(tag).kind === "frame") clock.observe(tag.type === TagType.Video, tag.timestamp);
-      }
+      // Streamed: a recording may be larger than a Buffer can hold (2 GiB).
+      const scan = await scanFlvFile(file.path);
+      const clock = scan.clock;
       if (clock.start === undefined) {
         await rm(file.path, { force: true });
         return undefined;
       }
-      await truncate(file.path, parsed.validLength);
-      const meta = parsed.tags[0];
-      const keyAt = meta && meta.type === TagType.Script ? meta.data.indexOf(DURATION_KEY) : -1;
-      if (meta && keyAt >= 0) {
-        const offset = meta.data.byteOffset - buf.byteOffset + keyAt + DURATION_KEY.length;
+      await truncate(file.path, scan.validLength);
+      if (scan.durationOffset !== undefined) {
         const fh = await open(file.path, "r+");
-        const bytes = Buffer.alloc(8);
-        bytes.writeDoubleBE(clock.durationMs / 1000);
-        await fh.write(bytes, 0, 8, offset);
-        await fh.sync();
-        await fh.close();
+        try {
+          const bytes = Buffer.alloc(DURATION_BYTES);
+          bytes.writeDoubleBE(clock.durationMs / 1000);
+          await fh.write(bytes, 0, DURATION_BYTES, scan.durationOffset);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
       }
       return this.place(start, directory, "flv", file.path, file.startTimestamp, clock.durationMs);
     }
