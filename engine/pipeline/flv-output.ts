@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { StorageError, errorMessage } from "../errors.js";
 import type { FlvTag } from "../flv/types.js";
 import { FlvMuxer, metadataFields } from "../mux/flv-muxer.js";
-import { FileSink, moveIntoPlace } from "../segment/file-sink.js";
-import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
+import { FileSink } from "../segment/file-sink.js";
 import { Segmenter } from "../segment/segmenter.js";
 import { FrameDropper } from "./frame-dropper.js";
 import type { OutputHost, RecordingOutput } from "./output-host.js";
@@ -82,7 +81,7 @@ export class FlvOutput implements RecordingOutput {
     const sink = new FileSink(path, (err) => this.host.failed(err));
     sink.write(opening);
     this.current = { index, muxer, sink, startTimestamp };
-    this.host.journal({ kind: "open", format: "flv", index, path, startTimestamp });
+    this.host.files.opened({ format: "flv", index, path, startTimestamp });
   }
 
   /** The publisher's onMetaData fields, with videocodecid saying how H.265 is written (12 or 'hvc1'). */
@@ -103,20 +102,20 @@ export class FlvOutput implements RecordingOutput {
   }
 
   private async complete(file: OpenFile): Promise<void> {
-    const { target, settings } = this.host;
     try {
       const sizeBytes = await file.sink.close(file.muxer.finish());
       const startMs = this.host.wallForTimestamp(file.startTimestamp);
       const durationMs = file.muxer.durationMs;
-      const base = renderVodFileName(settings.formats.flv.vodFileName ?? DEFAULT_VOD_FILE_NAME, {
-        streamId: target.stream,
+      await this.host.files.finish({
+        format: "flv",
+        inProgressPath: file.sink.path,
         startMs,
         endMs: startMs + durationMs,
-        utcOffsetMinutes: settings.utcOffsetMinutes,
+        durationSec: durationMs / 1000,
+        sizeBytes,
+        index: file.index,
+        mediaStartMs: file.startTimestamp,
       });
-      const path = await moveIntoPlace(file.sink.path, target.directory, base, "flv");
-      this.host.journal({ kind: "done", path: file.sink.path });
-      this.host.fileCompleted({ format: "flv", path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes, index: file.index, mediaStartMs: file.startTimestamp });
     } catch (err) {
       this.host.failed(
         err instanceof StorageError ? err : new StorageError("FLV_CLOSE_FAILED", `closing ${file.sink.path} failed: ${errorMessage(err)}`, { cause: err }),

@@ -7,15 +7,12 @@
  * its final name) or, with a splice window, handed back open so a later push
  * can continue it after an EXT-X-DISCONTINUITY.
  */
-import { mkdir, rename, stat } from "node:fs/promises";
+import { rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError, errorMessage } from "../errors.js";
 import type { HlsSegmentReport } from "../ffmpeg/ffmpeg-remux-job.js";
-import { renderVodFileName } from "../segment/naming.js";
-import { finalizePlaylist, type HlsPlaylistState, segmentPath, writeLivePlaylist } from "../splice/hls-state.js";
+import { finalizePlaylist, type HlsPlaylistState, reserveSegmentFolder, segmentPath, writeLivePlaylist } from "../splice/hls-state.js";
 import type { OutputHost } from "./output-host.js";
-
-const SEGMENT_FOLDER_PATTERN = "{StreamID}_{StartYear}-{StartMonth}-{StartDay}-{StartHour}-{StartMinute}-{StartSecond}";
 
 export class HlsOutput {
   /** Reports of ffmpeg jobs that started after the one still running, held to keep segment order. */
@@ -66,8 +63,8 @@ export class HlsOutput {
     if (!state) return undefined;
     if (keepOpen) return state;
     try {
-      const final = await finalizePlaylist(state);
-      if (final) this.host.fileCompleted({ format: "hls", ...final, index: 0, mediaStartMs: state.mediaStartMs });
+      // Named by the playlist's own settings (it may be continued from an earlier push), reported as this recording's.
+      await finalizePlaylist(state, this.host.files);
     } catch (err) {
       this.host.failed(new StorageError("HLS_CLOSE_FAILED", `writing the HLS playlist failed: ${errorMessage(err)}`, { cause: err }));
     }
@@ -91,9 +88,7 @@ export class HlsOutput {
   private async open(): Promise<HlsPlaylistState> {
     const { target, settings } = this.host;
     const startMs = this.host.wallForTimestamp(this.host.firstTimestamp() ?? 0);
-    const folder = await this.reserveFolder(
-      renderVodFileName(SEGMENT_FOLDER_PATTERN, { streamId: target.stream, startMs, endMs: startMs, utcOffsetMinutes: settings.utcOffsetMinutes }),
-    );
+    const folder = await reserveSegmentFolder(target.directory, target.stream, startMs, settings.utcOffsetMinutes);
     return {
       directory: target.directory,
       folder,
@@ -127,19 +122,6 @@ export class HlsOutput {
       await writeLivePlaylist(state);
     } catch (err) {
       this.host.failed(new StorageError("HLS_SEGMENT_FAILED", `adding HLS segment ${report.file} failed: ${errorMessage(err)}`, { cause: err }));
-    }
-  }
-
-  /** mkdir fails if the folder exists: that makes the reservation atomic. */
-  private async reserveFolder(base: string): Promise<string> {
-    for (let n = 0; ; n++) {
-      const name = n === 0 ? base : `${base}_${n}`;
-      try {
-        await mkdir(join(this.host.target.directory, name));
-        return name;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST" || n > 1000) throw err;
-      }
     }
   }
 }

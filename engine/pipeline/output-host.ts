@@ -1,8 +1,8 @@
 import type { RecorderError } from "../errors.js";
 import type { FlvTag } from "../flv/types.js";
-import type { JournalEntry } from "../recovery/journal.js";
+import type { FileFinisher } from "../segment/file-finisher.js";
 import type { MediaDescription } from "../media-types.js";
-import type { CompletedFile, RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
+import type { RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
 
 /** What an output needs from the recording that owns it. */
 export interface OutputHost {
@@ -23,11 +23,10 @@ export interface OutputHost {
   wallForTimestamp(timestamp: number): number;
   /** Runs background work (closing a file) that the recording's end waits for. */
   track(work: Promise<void>): void;
-  fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream" | "media">): void;
   failed(err: RecorderError): void;
   countDropped(frames: number): void;
-  /** Records an output file's start (and later its completion) for crash recovery. */
-  journal(entry: JournalEntry): void;
+  /** Journals the outputs' files as they open; names, moves, journals and reports them when complete. */
+  readonly files: FileFinisher;
 }
 
 /** One output of a recording, fed every tag in order. */

@@ -16,14 +16,14 @@ import { metadataFields } from "../mux/flv-muxer.js";
 import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
 import type { MediaDescription } from "../media-types.js";
 import { TypedEmitter } from "../typed-emitter.js";
-import { Journal, type JournalEntry, type JournalStart } from "../recovery/journal.js";
+import { Journal, type JournalStart } from "../recovery/journal.js";
+import { FileFinisher, type FileNaming, type FinishedFile } from "../segment/file-finisher.js";
 import { timestampDelta } from "../segment/segmenter.js";
 import { FlvOutput } from "./flv-output.js";
 import { HlsOutput } from "./hls-output.js";
 import type { OutputHost, RecordingOutput } from "./output-host.js";
 import { RemuxOutput } from "./remux-output.js";
 import type {
-  CompletedFile,
   RecordingDeps,
   RecordingEvents,
   RecordingSettings,
@@ -66,6 +66,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
   private journalFile: Journal | undefined;
   hasVideo = false;
   hasAudio = false;
+  readonly files: FileFinisher;
 
   constructor(
     readonly target: RecordingTarget,
@@ -75,6 +76,12 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     super(deps.logger);
     // Once per push, before any file is opened: the only synchronous I/O here.
     mkdirSync(target.inProgressDirectory, { recursive: true });
+    const vodFileNames: FileNaming["vodFileNames"] = {};
+    for (const f of OUTPUT_FORMATS) vodFileNames[f] = settings.formats[f].vodFileName;
+    this.files = new FileFinisher(
+      { directory: target.directory, streamId: target.stream, utcOffsetMinutes: settings.utcOffsetMinutes, vodFileNames },
+      { journal: (entry) => this.journalFile?.write(entry), completed: (file) => this.fileCompleted(file) },
+    );
   }
 
   /** Feeds one tag from the publisher. Does not keep `tag.data` beyond what outputs queue. */
@@ -146,7 +153,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     void work.finally(() => this.pending.delete(work));
   }
 
-  fileCompleted(file: Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream" | "media">): void {
+  private fileCompleted(file: FinishedFile): void {
     this.filesCompleted++;
     const { id, domain, app, stream } = this.target;
     this.emit("file", { recordingId: id, domain, app, stream, ...file, media: this.mediaDescription() });
@@ -174,10 +181,6 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
 
   countDropped(frames: number): void {
     this.dropped += frames;
-  }
-
-  journal(entry: JournalEntry): void {
-    this.journalFile?.write(entry);
   }
 
   // --- internals ----------------------------------------------------------
@@ -338,7 +341,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
       const open = this.hls ? await this.hls.finish(keepOpen) : this.target.resumeHls;
       if (open) {
         // Handed on open (splicing): recovery must leave this playlist alone.
-        this.journal({ kind: "done", path: open.livePath });
+        this.journalFile?.write({ kind: "done", path: open.livePath });
         this.emit("hlsOpen", open);
       }
       // Every file is complete: nothing to recover. (After an error the journal stays for recovery.)

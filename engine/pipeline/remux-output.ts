@@ -7,7 +7,6 @@
  * A new period starts a new ffmpeg at the cut keyframe, so MP4/AAC files cut
  * exactly where the segmenter says, and HLS stays continuous (-copyts).
  */
-import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { MuxError, StorageError, errorMessage } from "../errors.js";
 import { describeVideo } from "../flv/tag-info.js";
@@ -15,9 +14,7 @@ import { TagType, type FlvTag } from "../flv/types.js";
 import { buildRemuxArgs, type RemuxPlan } from "../ffmpeg/ffmpeg-args.js";
 import { FfmpegRemuxJob, HLS_LIST_FD } from "../ffmpeg/ffmpeg-remux-job.js";
 import { createRemuxFeed, type FeedFormat, type FeedTracks, type RemuxFeed } from "../mux/remux-feed.js";
-import { moveIntoPlace } from "../segment/file-sink.js";
 import { MediaClock } from "../segment/media-clock.js";
-import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
 import { Segmenter } from "../segment/segmenter.js";
 import { FrameDropper } from "./frame-dropper.js";
 import type { HlsOutput } from "./hls-output.js";
@@ -115,8 +112,8 @@ export class RemuxOutput implements RecordingOutput {
     const feed = createRemuxFeed(this.feed.format, this.feedTracks());
     job.write(feed.begin(this.host.configTags().filter((tag) => this.feeds(tag))));
     this.current = { index, job, feed, hlsJob, plan, clock: new MediaClock() };
-    if (plan.mp4) this.host.journal({ kind: "open", format: "mp4", index, path: plan.mp4.path, fragmentedPath: plan.mp4.fragmentedPath, startTimestamp: first.timestamp });
-    if (plan.aacPath) this.host.journal({ kind: "open", format: "aac", index, path: plan.aacPath, startTimestamp: first.timestamp });
+    if (plan.mp4) this.host.files.opened({ format: "mp4", index, path: plan.mp4.path, fragmentedPath: plan.mp4.fragmentedPath, startTimestamp: first.timestamp });
+    if (plan.aacPath) this.host.files.opened({ format: "aac", index, path: plan.aacPath, startTimestamp: first.timestamp });
   }
 
   /** The codecs of the tracks this output feeds (video only when it has an output holding video). */
@@ -148,7 +145,6 @@ export class RemuxOutput implements RecordingOutput {
       this.host.failed(result.error ?? new MuxError("FFMPEG_FAILED", "ffmpeg failed"));
       return;
     }
-    const { target, settings } = this.host;
     const start = period.clock.start;
     if (start === undefined) return;
     const startMs = this.host.wallForTimestamp(start);
@@ -158,18 +154,17 @@ export class RemuxOutput implements RecordingOutput {
     if (period.plan.aacPath) outputs.push(["aac", period.plan.aacPath]);
     for (const [format, src] of outputs) {
       try {
-        const base = renderVodFileName(settings.formats[format].vodFileName ?? DEFAULT_VOD_FILE_NAME, {
-          streamId: target.stream,
+        await this.host.files.finish({
+          format,
+          inProgressPath: src,
           startMs,
           endMs: startMs + durationMs,
-          utcOffsetMinutes: settings.utcOffsetMinutes,
+          durationSec: durationMs / 1000,
+          index: period.index,
+          mediaStartMs: start,
+          // The regular MP4 is in place: its crash-safe fragmented copy is no longer needed.
+          leftovers: format === "mp4" ? [period.plan.mp4!.fragmentedPath] : [],
         });
-        const { size } = await stat(src);
-        const path = await moveIntoPlace(src, target.directory, base, format);
-        this.host.journal({ kind: "done", path: src });
-        // The regular MP4 is in place: its crash-safe fragmented copy is no longer needed.
-        if (format === "mp4") await rm(period.plan.mp4!.fragmentedPath, { force: true });
-        this.host.fileCompleted({ format, path, startMs, endMs: startMs + durationMs, durationSec: durationMs / 1000, sizeBytes: size, index: period.index, mediaStartMs: start });
       } catch (err) {
         this.host.failed(new StorageError("REMUX_CLOSE_FAILED", `finishing ${src} failed: ${errorMessage(err)}`, { cause: err }));
       }

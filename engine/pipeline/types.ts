@@ -3,6 +3,7 @@ import type { Logger } from "../logger.js";
 import type { MediaDescription } from "../media-types.js";
 import type { FfmpegCapabilities } from "../ffmpeg/ffmpeg-capabilities.js";
 import type { FlvHevcMode, FormatSkip, OutputFormat, TrackSet } from "../mux/types.js";
+import type { FinishedFile } from "../segment/file-finisher.js";
 import type { HlsPlaylistState } from "../splice/hls-state.js";
 
 /** Per-format settings, as the cloud API's RecordParam (Enable, RecordInterval, VodFileName). */
@@ -72,23 +73,12 @@ export interface RecordingDeps {
   now: () => number;
 }
 
-/** A file that is complete, closed and under its final name. */
-export interface CompletedFile {
+/** A file of a recording that is complete, closed and under its final name. */
+export interface CompletedFile extends FinishedFile {
   recordingId: string;
-  format: OutputFormat;
-  path: string;
   domain: string;
   app: string;
   stream: string;
-  /** Wall-clock times of the file's first frame and of its end, ms since the epoch. */
-  startMs: number;
-  endMs: number;
-  durationSec: number;
-  sizeBytes: number;
-  /** 0-based index of the file among this recording's files of the same format. */
-  index: number;
-  /** The stream timestamp (ms) of the file's first frame: the callback's media_start_time. */
-  mediaStartMs: number;
   /** What the file holds, from the stream's headers and onMetaData. */
   media: MediaDescription;
 }

@@ -9,6 +9,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { OutputFormat } from "../mux/types.js";
+import type { InProgressFile } from "../segment/file-finisher.js";
 
 export const JOURNAL_SUFFIX = ".journal";
 
@@ -29,15 +30,9 @@ export interface JournalStart {
   context: Record<string, unknown>;
 }
 
-export interface JournalFileOpen {
+/** An output file started (what it is, for recovery to close and name it). */
+export interface JournalFileOpen extends InProgressFile {
   kind: "open";
-  format: "flv" | "mp4" | "aac";
-  index: number;
-  path: string;
-  /** The fragmented MP4 written alongside (crash-safe copy). */
-  fragmentedPath?: string;
-  /** Stream timestamp (ms) of the file's first frame. */
-  startTimestamp: number;
 }
 
 export interface JournalFileDone {

@@ -10,16 +10,14 @@
  *   then the playlist is closed with ENDLIST.
  * Files that cannot be recovered stay where they are and are reported.
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from "node:fs/promises";
+import { open, readdir, readFile, rename, rm, stat, truncate } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { errorMessage } from "../errors.js";
 import { ffmpegOutput } from "../ffmpeg/run-ffmpeg.js";
 import type { Logger } from "../logger.js";
 import { scanAdts } from "../mux/adts.js";
-import type { OutputFormat } from "../mux/types.js";
-import { moveIntoPlace } from "../segment/file-sink.js";
-import { DEFAULT_VOD_FILE_NAME, renderVodFileName } from "../segment/naming.js";
-import { finalizePlaylist, type HlsPlaylistState } from "../splice/hls-state.js";
+import { FileFinisher, type FinishedFile, type InProgressFile } from "../segment/file-finisher.js";
+import { finalizePlaylist, type HlsPlaylistState, reserveSegmentFolder } from "../splice/hls-state.js";
 import { DURATION_BYTES, scanFlvFile } from "./flv-file-scan.js";
 import { JOURNAL_SUFFIX, type JournalFileOpen, type JournalStart, parseJournal } from "./journal.js";
 
@@ -29,18 +27,12 @@ const TS_PACKET = 188;
 /** A recovery run of ffmpeg (stream copy of one file) that takes longer than this is stuck. */
 const FFMPEG_TIMEOUT_MS = 120_000;
 
-export interface RecoveredFile {
+/** A file recovery made whole and moved into place, with who recorded it. */
+export interface RecoveredFile extends FinishedFile {
   recordingId: string;
   domain: string;
   app: string;
   stream: string;
-  format: OutputFormat;
-  path: string;
-  startMs: number;
-  endMs: number;
-  durationSec: number;
-  sizeBytes: number;
-  mediaStartMs: number;
   /** The orchestrator's context from the journal (template, task, stream_param...). */
   context: Record<string, unknown>;
 }
@@ -134,30 +126,21 @@ export class Recovery {
     }
   }
 
-  private async place(start: JournalStart, directory: string, format: OutputFormat, src: string, startTimestamp: number, durationMs: number): Promise<RecoveredFile> {
-    const startMs = start.wallStartMs + ((startTimestamp - start.firstTimestamp) | 0);
-    const base = renderVodFileName(start.vodFileNames[format] || DEFAULT_VOD_FILE_NAME, {
-      streamId: start.stream,
-      startMs,
-      endMs: startMs + durationMs,
-      utcOffsetMinutes: start.utcOffsetMinutes,
-    });
-    const ext = format === "hls" ? "m3u8" : format;
-    const path = await moveIntoPlace(src, directory, base, ext);
-    return {
-      recordingId: start.recordingId,
-      domain: start.domain,
-      app: start.app,
-      stream: start.stream,
-      format,
-      path,
+  /** Names and moves a recovered file into place as its recording would have (the one file finisher). */
+  private async place(start: JournalStart, directory: string, file: InProgressFile, src: string, durationMs: number, leftovers: string[] = []): Promise<RecoveredFile> {
+    const startMs = start.wallStartMs + ((file.startTimestamp - start.firstTimestamp) | 0);
+    const naming = { directory, streamId: start.stream, utcOffsetMinutes: start.utcOffsetMinutes, vodFileNames: start.vodFileNames };
+    const finished = await new FileFinisher(naming).finish({
+      format: file.format,
+      inProgressPath: src,
       startMs,
       endMs: startMs + durationMs,
       durationSec: durationMs / 1000,
-      sizeBytes: (await stat(path)).size,
-      mediaStartMs: startTimestamp,
-      context: start.context,
-    };
+      index: file.index,
+      mediaStartMs: file.startTimestamp,
+      leftovers,
+    });
+    return recovered(start, finished);
   }
 
   private async recoverFile(start: JournalStart, file: JournalFileOpen, directory: string): Promise<RecoveredFile | undefined> {
@@ -182,7 +165,7 @@ export class Recovery {
           await fh.close();
         }
       }
-      return this.place(start, directory, "flv", file.path, file.startTimestamp, clock.durationMs);
+      return this.place(start, directory, file, file.path, clock.durationMs);
     }
     if (file.format === "aac") {
       if (!(await exists(file.path))) return undefined;
@@ -192,7 +175,7 @@ export class Recovery {
         return undefined;
       }
       await truncate(file.path, scan.validLength);
-      return this.place(start, directory, "aac", file.path, file.startTimestamp, scan.durationMs);
+      return this.place(start, directory, file, file.path, scan.durationMs);
     }
     // MP4: the regular file has no moov after a crash; the fragmented copy is whole up to its last fragment.
     const frag = file.fragmentedPath;
@@ -200,10 +183,7 @@ export class Recovery {
     const fixed = `${file.path}.recovered`;
     await ffmpegOutput(this.ffmpegPath, ["-nostdin", "-v", "error", "-y", "-i", `file:${frag}`, "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", `file:${fixed}`], FFMPEG_TIMEOUT_MS);
     const durationMs = await ffmpegDurationMs(this.ffmpegPath, fixed);
-    const recovered = await this.place(start, directory, "mp4", fixed, file.startTimestamp, durationMs);
-    await rm(frag, { force: true });
-    await rm(file.path, { force: true });
-    return recovered;
+    return this.place(start, directory, file, fixed, durationMs, [frag, file.path]);
   }
 
   private async recoverHls(start: JournalStart, directory: string): Promise<RecoveredFile | undefined> {
@@ -252,7 +232,7 @@ export class Recovery {
         await rm(path, { force: true });
         continue;
       }
-      if (!state.folder) state.folder = await this.reserveFolder(directory, start);
+      state.folder ||= await reserveSegmentFolder(directory, start.stream, start.wallStartMs, start.utcOffsetMinutes);
       const segName = `${String(state.segments.length).padStart(6, "0")}.ts`;
       await rename(path, join(directory, state.folder, segName));
       state.segments.push({ uri: `${state.folder}/${segName}`, durationSec: durationMs / 1000, discontinuity: false });
@@ -263,39 +243,10 @@ export class Recovery {
       return undefined;
     }
     const final = await finalizePlaylist(state);
-    if (!final) return undefined;
-    return {
-      recordingId: start.recordingId,
-      domain: start.domain,
-      app: start.app,
-      stream: start.stream,
-      format: "hls",
-      path: final.path,
-      startMs: final.startMs,
-      endMs: final.endMs,
-      durationSec: final.durationSec,
-      sizeBytes: final.sizeBytes,
-      mediaStartMs: start.firstTimestamp,
-      context: start.context,
-    };
+    return final && recovered(start, { format: "hls", ...final, index: 0, mediaStartMs: start.firstTimestamp });
   }
+}
 
-  private async reserveFolder(directory: string, start: JournalStart): Promise<string> {
-    const base = renderVodFileName("{StreamID}_{StartYear}-{StartMonth}-{StartDay}-{StartHour}-{StartMinute}-{StartSecond}", {
-      streamId: start.stream,
-      startMs: start.wallStartMs,
-      endMs: start.wallStartMs,
-      utcOffsetMinutes: start.utcOffsetMinutes,
-    });
-    for (let n = 0; n < 1000; n++) {
-      const name = n === 0 ? base : `${base}_${n}`;
-      try {
-        await mkdir(join(directory, name));
-        return name;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      }
-    }
-    throw new Error(`no free segment folder name for ${base}`);
-  }
+function recovered(start: JournalStart, file: FinishedFile): RecoveredFile {
+  return { recordingId: start.recordingId, domain: start.domain, app: start.app, stream: start.stream, ...file, context: start.context };
 }
