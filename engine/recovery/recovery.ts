@@ -28,7 +28,7 @@ const TS_PACKET = 188;
 const FFMPEG_TIMEOUT_MS = 120_000;
 
 /** A file recovery made whole and moved into place, with who recorded it. */
-export interface RecoveredFile extends FinishedFile {
+export interface RecoveredFile extends Omit<FinishedFile, "index"> {
   recordingId: string;
   domain: string;
   app: string;
@@ -140,7 +140,8 @@ export class Recovery {
       mediaStartMs: file.startTimestamp,
       leftovers,
     });
-    return recovered(start, finished);
+    const { index: _index, ...placed } = finished;
+    return recovered(start, placed);
   }
 
   private async recoverFile(start: JournalStart, file: JournalFileOpen, directory: string): Promise<RecoveredFile | undefined> {
@@ -243,10 +244,10 @@ export class Recovery {
       return undefined;
     }
     const final = await finalizePlaylist(state);
-    return final && recovered(start, { format: "hls", ...final, index: 0, mediaStartMs: start.firstTimestamp });
+    return final && recovered(start, { format: "hls", ...final, mediaStartMs: start.firstTimestamp });
   }
 }
 
-function recovered(start: JournalStart, file: FinishedFile): RecoveredFile {
+function recovered(start: JournalStart, file: Omit<FinishedFile, "index">): RecoveredFile {
   return { recordingId: start.recordingId, domain: start.domain, app: start.app, stream: start.stream, ...file, context: start.context };
 }

@@ -74,7 +74,7 @@ export async function finalizePlaylist(state: HlsPlaylistState, finisher?: FileF
   const naming = playlistNaming(state);
   const tmp = `${state.livePath}.final`;
   await writeFile(tmp, playlist.render(true));
-  return (finisher ?? new FileFinisher(naming)).finish(
+  const { path, startMs, endMs, sizeBytes } = await (finisher ?? new FileFinisher(naming)).finish(
     {
       format: "hls",
       inProgressPath: tmp,
@@ -88,6 +88,7 @@ export async function finalizePlaylist(state: HlsPlaylistState, finisher?: FileF
     },
     naming,
   );
+  return { path, startMs, endMs, durationSec, sizeBytes };
 }
 
 /**
