@@ -108,10 +108,10 @@ export class StreamHub<A extends HubAttachment = HubAttachment, S extends Stream
     }
     this.firstTagAt ??= this.now();
     const startsGop = this.startsGop(frame);
-    for (const [id, a] of this.attachments) {
-      if (this.waiting.size > 0 && this.waiting.has(id)) {
+    for (const a of this.attachments.values()) {
+      if (this.waiting.size > 0 && this.waiting.has(a.recording.id)) {
         if (frame.kind === "frame" && !startsGop) continue;
-        if (startsGop) this.waiting.delete(id);
+        if (startsGop) this.waiting.delete(a.recording.id);
       }
       a.recording.push(frame);
     }
