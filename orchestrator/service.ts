@@ -25,10 +25,9 @@ import type { ControlServices } from "./control/control-services.js";
 import { LiveControl } from "./control/live-control.js";
 import type { LivePushStatus } from "./control/wire-types.js";
 import { RecordingControl } from "./control/recording-control.js";
-import type { LivePush } from "./live-push.js";
 import { MediaLibrary } from "./media/media-library.js";
 import { Admission } from "./push/admission.js";
-import { type ClosedRecording, PushSupervisor, type PushSupervisorEvents } from "./push/push-supervisor.js";
+import { type ClosedRecording, type LivePush, PushSupervisor, type PushSupervisorEvents } from "./push/push-supervisor.js";
 import { SpliceWindows } from "./splice/splice-windows.js";
 import { TaskScheduler } from "./tasks/task-scheduler.js";
 

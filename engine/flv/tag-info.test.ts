@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeAudio, describeVideo, isOnMetaData, stripSetDataFrame } from "./tag-info.js";
+import { describeAudio, describeVideo } from "./tag-info.js";
 
 describe("describeVideo", () => {
   it("reads legacy AVC config, keyframes and a negative composition time", () => {
@@ -45,17 +45,5 @@ describe("describeAudio", () => {
   it("does not read a FourCC where a multitrack or ModEx audio packet has other bytes", () => {
     expect(describeAudio(Buffer.concat([Buffer.from([0x95, 0x01]), Buffer.from("Opus")]))).toMatchObject({ codec: "unknown", kind: "other" });
     expect(describeAudio(Buffer.concat([Buffer.from([0x97, 0x01]), Buffer.from("Opus")]))).toMatchObject({ codec: "unknown", kind: "other" });
-  });
-});
-
-describe("onMetaData detection", () => {
-  const amfString = (s: string) => Buffer.concat([Buffer.from([2, 0, s.length]), Buffer.from(s)]);
-  it("recognises onMetaData with and without @setDataFrame and strips the latter", () => {
-    const body = Buffer.concat([amfString("onMetaData"), Buffer.from([8, 0, 0, 0, 0, 0, 0, 9])]);
-    const rtmp = Buffer.concat([amfString("@setDataFrame"), body]);
-    expect(isOnMetaData(body)).toBe(true);
-    expect(isOnMetaData(rtmp)).toBe(true);
-    expect(stripSetDataFrame(rtmp).equals(body)).toBe(true);
-    expect(isOnMetaData(amfString("onCuePoint"))).toBe(false);
   });
 });

@@ -7,6 +7,7 @@
  * Extended headers: Enhanced RTMP v2 (veovera/enhanced-rtmp) "ExVideoTagHeader"
  * and "ExAudioTagHeader".
  */
+import { isOnMetaData } from "./on-metadata.js";
 import { TagType, type FlvTag } from "./types.js";
 
 export type VideoCodec = "h264" | "h265" | "h266" | "av1" | "vp9" | "vp8" | "unknown";
@@ -201,31 +202,4 @@ export function describeTag(tag: FlvTag): TagInfo {
     default:
       return { track: "data", kind: isOnMetaData(tag.data) ? "metadata" : "other" };
   }
-}
-
-const ON_METADATA = Buffer.from("onMetaData", "latin1");
-const SET_DATA_FRAME = Buffer.from("@setDataFrame", "latin1");
-/** AMF0 string marker (AMF0 spec 2.4). */
-const AMF0_STRING = 0x02;
-
-/** Length in bytes of a leading AMF0 string equal to `s` at `offset`, or 0 if absent. */
-function amfStringAt(data: Buffer, offset: number, s: Buffer): number {
-  if (data.length < offset + 3 + s.length || data[offset] !== AMF0_STRING) return 0;
-  if (data.readUInt16BE(offset + 1) !== s.length) return 0;
-  return data.compare(s, 0, s.length, offset + 3, offset + 3 + s.length) === 0 ? 3 + s.length : 0;
-}
-
-/**
- * True for a script tag whose body is `onMetaData ...` or, as encoders send it
- * over RTMP, `@setDataFrame onMetaData ...`.
- */
-export function isOnMetaData(data: Buffer): boolean {
-  const skip = amfStringAt(data, 0, SET_DATA_FRAME);
-  return amfStringAt(data, skip, ON_METADATA) > 0;
-}
-
-/** Strips a leading `@setDataFrame` so a script tag is stored the way FLV files carry it. */
-export function stripSetDataFrame(data: Buffer): Buffer {
-  const skip = amfStringAt(data, 0, SET_DATA_FRAME);
-  return skip > 0 ? data.subarray(skip) : data;
 }

@@ -8,7 +8,7 @@
  * codec id 12 for HEVC, laid out like AVC), Enhanced RTMP v2 ExVideoTagHeader /
  * ExAudioTagHeader (veovera/enhanced-rtmp).
  */
-import { type AudioTagInfo, describeAudio, describeVideo, type VideoTagInfo } from "./tag-info.js";
+import { type AudioTagInfo, describeAudio, describeVideo, type TagInfo, type VideoTagInfo } from "./tag-info.js";
 import { type FlvTag, TagType } from "./types.js";
 
 /** Bytes of the tag header in front of the codec payload, or undefined for tags without one (commands, multitrack...). */
@@ -36,16 +36,27 @@ export interface TagPayload {
   payload: Buffer;
 }
 
-/** Splits a media tag into what it describes and its codec bytes. Undefined for script tags and headerless packets. */
-export function tagPayload(tag: FlvTag): TagPayload | undefined {
+/** The tag's description: the one given (a Frame is one), or read from the header when there is none. */
+function videoInfo(tag: FlvTag, described: TagInfo | undefined): VideoTagInfo {
+  return described?.track === "video" ? described : describeVideo(tag.data);
+}
+function audioInfo(tag: FlvTag, described: TagInfo | undefined): AudioTagInfo {
+  return described?.track === "audio" ? described : describeAudio(tag.data);
+}
+
+/**
+ * Splits a media tag into what it describes and its codec bytes. Undefined for script tags and headerless packets.
+ * `described`: the tag's description when the caller has it (a Frame), so the header is not read again.
+ */
+export function tagPayload(tag: FlvTag, described?: TagInfo): TagPayload | undefined {
   if (tag.type === TagType.Video) {
-    const info = describeVideo(tag.data);
+    const info = videoInfo(tag, described);
     const len = videoHeaderLength(tag.data, info);
     if (len === undefined || tag.data.length < len) return undefined;
     return { track: "video", info, payload: tag.data.subarray(len) };
   }
   if (tag.type === TagType.Audio) {
-    const info = describeAudio(tag.data);
+    const info = audioInfo(tag, described);
     const len = audioHeaderLength(info);
     if (len === undefined || tag.data.length < len) return undefined;
     return { track: "audio", info, payload: tag.data.subarray(len) };
@@ -65,12 +76,13 @@ function si24(cts: number): Buffer {
 /**
  * An AVC/HEVC video tag with the legacy header (codec id 7 / 12), or the tag
  * itself when it already has one or has no legacy equivalent (Metadata packets).
+ * `described` as in `tagPayload` (likewise below).
  */
-export function toLegacyVideo(tag: FlvTag): FlvTag {
-  const info = describeVideo(tag.data);
+export function toLegacyVideo(tag: FlvTag, described?: TagInfo): FlvTag {
+  const info = videoInfo(tag, described);
   const id = LEGACY_VIDEO_ID[info.codec];
   if (!info.enhanced || id === undefined) return tag;
-  const split = tagPayload(tag);
+  const split = tagPayload(tag, info);
   if (!split) return tag;
   const frameType = (tag.data[0]! >> 4) & 0x07;
   const packetType = info.kind === "config" ? 0 : info.kind === "frame" ? 1 : 2;
@@ -79,11 +91,11 @@ export function toLegacyVideo(tag: FlvTag): FlvTag {
 }
 
 /** An AVC/HEVC video tag with the Enhanced RTMP header (FourCC avc1 / hvc1), or the tag itself. */
-export function toEnhancedVideo(tag: FlvTag): FlvTag {
-  const info = describeVideo(tag.data);
+export function toEnhancedVideo(tag: FlvTag, described?: TagInfo): FlvTag {
+  const info = videoInfo(tag, described);
   const fourCc = ENHANCED_VIDEO_FOURCC[info.codec];
   if (info.enhanced || fourCc === undefined) return tag;
-  const split = tagPayload(tag);
+  const split = tagPayload(tag, info);
   if (!split) return tag;
   const frameType = (tag.data[0]! >> 4) & 0x07;
   const fourCcBytes = Buffer.from(fourCc, "latin1");
@@ -106,10 +118,10 @@ function mp3SoundRate(frame: Buffer): { rate: number; stereo: boolean } {
  * An AAC/MP3 audio tag with the legacy header (SoundFormat 10 / 2), or the tag
  * itself when it already has one or the codec has no legacy form.
  */
-export function toLegacyAudio(tag: FlvTag): FlvTag {
-  const info = describeAudio(tag.data);
+export function toLegacyAudio(tag: FlvTag, described?: TagInfo): FlvTag {
+  const info = audioInfo(tag, described);
   if (!info.enhanced) return tag;
-  const split = tagPayload(tag);
+  const split = tagPayload(tag, info);
   if (!split) return tag;
   if (info.codec === "aac") {
     // AAC is always written as 44 kHz, 16-bit, stereo (E.4.2.1); the AudioSpecificConfig has the truth.

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parseFlv } from "../flv/flv-format.js";
+import { describeFrame } from "../flv/frame.js";
+import { readOnMetaData } from "../flv/on-metadata.js";
 import { TagType } from "../flv/types.js";
 import { decodeAmf0, encodeAmf0, encodeEcmaArray } from "../rtmp/amf0.js";
-import { FlvMuxer, metadataFields } from "./flv-muxer.js";
+import { FlvMuxer } from "./flv-muxer.js";
 
 describe("FlvMuxer", () => {
   it("writes header, onMetaData, config at 0, rebased media, and patches the duration", () => {
@@ -10,15 +12,17 @@ describe("FlvMuxer", () => {
       encodeAmf0("@setDataFrame", "onMetaData"),
       encodeEcmaArray({ width: 640, height: 360, duration: 99, encoder: "x" }),
     ]);
-    const mux = new FlvMuxer(true, true, metadataFields(publisherMeta));
-    const config = { type: TagType.Video, timestamp: 5000, data: Buffer.from([0x17, 0, 0, 0, 0, 1]) };
+    const mux = new FlvMuxer(true, true, readOnMetaData(publisherMeta)!.fields);
+    const config = describeFrame({ type: TagType.Video, timestamp: 5000, data: Buffer.from([0x17, 0, 0, 0, 0, 1]) });
     const chunks = [...mux.begin([config])];
     for (let t = 6000; t <= 8000; t += 40) {
-      chunks.push(...mux.write({ type: TagType.Video, timestamp: t, data: Buffer.from([t === 6000 ? 0x17 : 0x27, 1, 0, 0, 0]) }, true));
+      chunks.push(...mux.write(describeFrame({ type: TagType.Video, timestamp: t, data: Buffer.from([t === 6000 ? 0x17 : 0x27, 1, 0, 0, 0]) })));
     }
-    chunks.push(...mux.write({ type: TagType.Audio, timestamp: 5990, data: Buffer.from([0xaf, 1]) }, true));
+    chunks.push(...mux.write(describeFrame({ type: TagType.Audio, timestamp: 5990, data: Buffer.from([0xaf, 1]) })));
+    const end = mux.end();
+    expect(end.bytes).toEqual([]);
     const file = Buffer.concat(chunks);
-    const patch = mux.finish();
+    const patch = end.patch!;
     patch.bytes.copy(file, patch.offset);
 
     const parsed = parseFlv(file);
@@ -33,7 +37,11 @@ describe("FlvMuxer", () => {
     expect(mux.bytesWritten).toBe(file.length);
   });
 
-  it("ignores unreadable publisher metadata instead of failing", () => {
-    expect(metadataFields(Buffer.from([2, 0, 10, 1, 2]))).toEqual({});
+  it("writes config and script frames before the first media frame at 0, without starting the clock", () => {
+    const mux = new FlvMuxer(false, true, {});
+    const cue = describeFrame({ type: TagType.Script, timestamp: 3000, data: encodeAmf0("onCuePoint", 1) });
+    const parsed = parseFlv(Buffer.concat([...mux.begin([]), ...mux.write(cue)]));
+    expect(parsed.tags.map((t) => [t.type, t.timestamp])).toEqual([[TagType.Script, 0], [TagType.Script, 0]]);
+    expect(mux.durationMs).toBe(0);
   });
 });

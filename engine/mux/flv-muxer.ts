@@ -13,42 +13,18 @@
  * they were pushed; only the header bytes change (tag-payload.ts).
  */
 import { encodeFlvHeader, encodeTag, FLV_HEADER_SIZE, PREVIOUS_TAG_SIZE_BYTES, TAG_HEADER_SIZE } from "../flv/flv-format.js";
-import { describeVideo } from "../flv/tag-info.js";
+import type { Frame } from "../flv/frame.js";
 import { toEnhancedVideo, toLegacyVideo } from "../flv/tag-payload.js";
 import { TagType, type FlvTag } from "../flv/types.js";
-import { type Amf0Object, decodeAmf0, encodeAmf0, encodeEcmaArray } from "../rtmp/amf0.js";
+import { type Amf0Object, encodeAmf0, encodeEcmaArray } from "../rtmp/amf0.js";
 import { MediaClock } from "../segment/media-clock.js";
 import { timestampDelta } from "../segment/segmenter.js";
-import type { FlvHevcMode } from "./types.js";
+import type { FlvHevcMode, Muxer, MuxerEnd } from "./types.js";
 
-/** onMetaData keys that describe one file, not the stream: we write our own. */
-const PER_FILE_KEYS = new Set(["duration", "filesize", "lasttimestamp", "lastkeyframetimestamp", "keyframes", "times", "filepositions"]);
 /** The AMF0 bytes of the "duration" key inside an ECMA array: UI16 length 8, then the name, then the number marker. */
 export const ONMETADATA_DURATION_KEY = Buffer.concat([Buffer.from([0x00, 0x08]), Buffer.from("duration", "latin1"), Buffer.from([0x00])]);
 
-/** Publisher metadata worth carrying into every file (width, height, codec ids, encoder...). */
-export function metadataFields(scriptTagData: Buffer | undefined): Amf0Object {
-  if (!scriptTagData) return {};
-  try {
-    const values = decodeAmf0(scriptTagData);
-    const index = values.indexOf("onMetaData");
-    const obj = values[index + 1];
-    if (index < 0 || typeof obj !== "object" || obj === null || Array.isArray(obj) || obj instanceof Date) return {};
-    const out: Amf0Object = {};
-    // "__proto__" would set the copy's prototype instead of a field: publisher metadata must stay plain data.
-    for (const [k, v] of Object.entries(obj)) if (!PER_FILE_KEYS.has(k) && k !== "__proto__") out[k] = v;
-    return out;
-  } catch {
-    return {}; // bad publisher metadata must not stop the recording
-  }
-}
-
-export interface FlvPatch {
-  offset: number;
-  bytes: Buffer;
-}
-
-export class FlvMuxer {
+export class FlvMuxer implements Muxer {
   private base: number | undefined;
   private readonly clock = new MediaClock();
   private durationOffset = -1;
@@ -59,35 +35,37 @@ export class FlvMuxer {
   constructor(
     private readonly hasAudio: boolean,
     private readonly hasVideo: boolean,
+    /** The publisher's onMetaData fields (flv/on-metadata.ts), written into the file's own onMetaData. */
     private readonly metadata: Amf0Object,
     private readonly hevcMode?: FlvHevcMode,
   ) {}
 
   /** The file's opening bytes: header, onMetaData (duration 0 until `finish`), then the codec config tags at 0. */
-  begin(configTags: readonly FlvTag[]): Buffer[] {
+  begin(configs: readonly Frame[]): Buffer[] {
     const header = encodeFlvHeader(this.hasAudio, this.hasVideo);
     const meta = Buffer.concat([encodeAmf0("onMetaData"), encodeEcmaArray({ duration: 0, ...this.metadata })]);
     const keyAt = meta.indexOf(ONMETADATA_DURATION_KEY);
     this.durationOffset = FLV_HEADER_SIZE + PREVIOUS_TAG_SIZE_BYTES + TAG_HEADER_SIZE + keyAt + ONMETADATA_DURATION_KEY.length;
     const out = [header, ...encodeTag(TagType.Script, 0, meta)];
-    for (const tag of configTags) out.push(...encodeTag(tag.type, 0, this.convert(tag).data));
+    for (const frame of configs) out.push(...encodeTag(frame.tag.type, 0, this.convert(frame).data));
     this.count(out);
     return out;
   }
 
-  /** Frames one tag (media, config or script), rebased to the file's first media tag. Keeps no reference to `tag`. */
-  write(tag: FlvTag, isMediaFrame: boolean): Buffer[] {
+  /** Frames one frame (media, config or script), rebased to the file's first media frame. Keeps no reference to it. */
+  write(frame: Frame): Buffer[] {
+    const isMediaFrame = frame.kind === "frame";
     if (this.base === undefined) {
-      if (!isMediaFrame) return this.frame(tag, 0);
-      this.base = tag.timestamp;
+      if (!isMediaFrame) return this.frame(frame, 0);
+      this.base = frame.dts;
     }
-    let ts = timestampDelta(tag.timestamp, this.base);
+    let ts = timestampDelta(frame.dts, this.base);
     if (ts < 0) {
       this.clampedTimestamps++;
       ts = 0;
     }
-    if (isMediaFrame) this.clock.observe(tag.type === TagType.Video, ts);
-    return this.frame(tag, ts);
+    if (isMediaFrame) this.clock.observe(frame.track === "video", ts);
+    return this.frame(frame, ts);
   }
 
   /** Media time covered so far, in ms: last timestamp plus one video frame, as players count it. */
@@ -95,21 +73,21 @@ export class FlvMuxer {
     return this.clock.durationMs;
   }
 
-  /** The patch to apply in place once the file is complete: the real duration in onMetaData. */
-  finish(): FlvPatch {
+  /** No trailing bytes; the patch to apply in place once the file is complete: the real duration in onMetaData. */
+  end(): MuxerEnd {
     const bytes = Buffer.alloc(8);
     bytes.writeDoubleBE(this.durationMs / 1000);
-    return { offset: this.durationOffset, bytes };
+    return { bytes: [], patch: { offset: this.durationOffset, bytes } };
   }
 
   /** The tag in the configured H.265 header form (other tags as they are). */
-  private convert(tag: FlvTag): FlvTag {
-    if (!this.hevcMode || tag.type !== TagType.Video || describeVideo(tag.data).codec !== "h265") return tag;
-    return this.hevcMode === "legacy" ? toLegacyVideo(tag) : toEnhancedVideo(tag);
+  private convert(frame: Frame): FlvTag {
+    if (!this.hevcMode || frame.track !== "video" || frame.codec !== "h265") return frame.tag;
+    return this.hevcMode === "legacy" ? toLegacyVideo(frame.tag, frame) : toEnhancedVideo(frame.tag, frame);
   }
 
-  private frame(tag: FlvTag, ts: number): Buffer[] {
-    const out = encodeTag(tag.type, ts, this.convert(tag).data);
+  private frame(frame: Frame, ts: number): Buffer[] {
+    const out = encodeTag(frame.tag.type, ts, this.convert(frame).data);
     this.count(out);
     return out;
   }

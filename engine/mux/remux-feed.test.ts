@@ -2,13 +2,14 @@ import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { CODEC_FIXTURES, FIXTURES } from "../../fixtures/fixtures.js";
 import { parseFlv } from "../flv/flv-format.js";
+import { describeFrame, type Frame } from "../flv/frame.js";
 import { describeTag, describeVideo } from "../flv/tag-info.js";
 import { type FlvTag, TagType } from "../flv/types.js";
 import { FlvFeed, MatroskaFeed } from "./remux-feed.js";
 
-async function split(path: string): Promise<{ configs: FlvTag[]; frames: FlvTag[] }> {
-  const tags = parseFlv(await readFile(path)).tags;
-  return { configs: tags.filter((t) => describeTag(t).kind === "config"), frames: tags.filter((t) => describeTag(t).kind === "frame") };
+async function split(path: string): Promise<{ configs: Frame[]; frames: Frame[] }> {
+  const frames = parseFlv(await readFile(path)).tags.map(describeFrame);
+  return { configs: frames.filter((f) => f.kind === "config"), frames: frames.filter((f) => f.kind === "frame") };
 }
 
 describe("FlvFeed", () => {
@@ -17,22 +18,23 @@ describe("FlvFeed", () => {
     const feed = new FlvFeed(true, true);
     const opening = feed.begin(configs);
     expect(opening[0]!.subarray(0, 3).toString()).toBe("FLV");
-    expect(opening[2]).toBe(configs[0]!.data);
-    expect(feed.frame(frames[0]!)[1]).toBe(frames[0]!.data);
+    expect(opening[2]).toBe(configs[0]!.tag.data);
+    expect(feed.write(frames[0]!)[1]).toBe(frames[0]!.tag.data);
   });
 
   it("rewrites Enhanced RTMP avc1 / mp4a headers to the legacy ones ffmpeg < 7.1 reads", async () => {
     const { frames } = await split(CODEC_FIXTURES["avc1-mp4a"].path);
     const feed = new FlvFeed(true, true);
-    const video = frames.find((t) => t.type === TagType.Video)!;
-    const audio = frames.find((t) => t.type === TagType.Audio)!;
-    const v = feed.frame(video)[1]!;
+    const video = frames.find((f) => f.track === "video")!;
+    const audio = frames.find((f) => f.track === "audio")!;
+    const v = feed.write(video)[1]!;
     expect(v[0]).toBe(0x17); // keyframe, AVC
-    expect(describeTag({ ...video, data: v })).toMatchObject({ codec: "h264", enhanced: false, kind: "frame", cts: describeVideo(video.data).cts });
-    expect(feed.frame(audio)[1]!.subarray(0, 2)).toEqual(Buffer.from([0xaf, 1]));
+    expect(describeTag({ ...video.tag, data: v })).toMatchObject({ codec: "h264", enhanced: false, kind: "frame", cts: describeVideo(video.tag.data).cts });
+    expect(feed.write(audio)[1]!.subarray(0, 2)).toEqual(Buffer.from([0xaf, 1]));
     // A MultichannelConfig has no legacy form: left out.
-    const mc = { type: TagType.Audio, timestamp: 0, data: Buffer.concat([Buffer.from([0x94]), Buffer.from("mp4a"), Buffer.from([1, 2, 0, 0, 0, 3])]) } as FlvTag;
-    expect(feed.config(mc)).toEqual([]);
+    const mc = describeFrame({ type: TagType.Audio, timestamp: 0, data: Buffer.concat([Buffer.from([0x94]), Buffer.from("mp4a"), Buffer.from([1, 2, 0, 0, 0, 3])]) });
+    expect(feed.write(mc)).toEqual([]);
+    expect(feed.begin([mc]).length).toBe(1); // the FLV header only
   });
 });
 
@@ -41,11 +43,11 @@ describe("MatroskaFeed", () => {
     const { configs, frames } = await split(CODEC_FIXTURES["hevc12-mp3"].path);
     const feed = new MatroskaFeed({ video: "h265", audio: "mp3" });
     expect(feed.begin(configs)).toEqual([]); // hvcC known, MP3 rate not yet
-    const firstVideo = frames.findIndex((t) => t.type === TagType.Video);
-    const firstAudio = frames.findIndex((t) => t.type === TagType.Audio);
+    const firstVideo = frames.findIndex((f) => f.track === "video");
+    const firstAudio = frames.findIndex((f) => f.track === "audio");
     const out: Buffer[] = [];
-    for (const t of frames.slice(0, Math.max(firstVideo, firstAudio) + 1)) out.push(...feed.frame(t));
-    const bytes = Buffer.concat([...out, ...feed.end()]);
+    for (const f of frames.slice(0, Math.max(firstVideo, firstAudio) + 1)) out.push(...feed.write(f));
+    const bytes = Buffer.concat([...out, ...feed.end().bytes]);
     expect(bytes.readUInt32BE(0)).toBe(0x1a45dfa3);
     expect(bytes.includes(Buffer.from("A_MPEG/L3"))).toBe(true);
     // SamplingFrequency (B5), 8-byte float 44100.
@@ -58,23 +60,23 @@ describe("MatroskaFeed", () => {
   it("puts the parameter sets of a new H.265 config in front of the next keyframe", async () => {
     const { configs, frames } = await split(CODEC_FIXTURES["hevc-aac"].path);
     const feed = new MatroskaFeed({ video: "h265" });
-    feed.begin(configs.filter((t) => t.type === TagType.Video));
-    const video = frames.filter((t) => t.type === TagType.Video);
-    feed.frame(video[0]!);
+    feed.begin(configs.filter((f) => f.track === "video"));
+    const video = frames.filter((f) => f.track === "video");
+    feed.write(video[0]!);
     // A new sequence header (here: the same record with its SEI array dropped).
-    const config = configs.find((t) => t.type === TagType.Video)!;
-    const changed = { ...config, data: Buffer.concat([config.data.subarray(0, 5 + 22), Buffer.from([3]), config.data.subarray(5 + 23)]) };
-    expect(feed.config(changed)).toEqual([]);
-    const key = video.find((t, i) => i > 0 && describeVideo(t.data).key)!;
-    const bytes = Buffer.concat([...feed.frame(key), ...feed.end()]);
+    const config = configs.find((f) => f.track === "video")!.tag;
+    const changed = describeFrame({ ...config, data: Buffer.concat([config.data.subarray(0, 5 + 22), Buffer.from([3]), config.data.subarray(5 + 23)]) });
+    expect(feed.write(changed)).toEqual([]);
+    const key = video.find((f, i) => i > 0 && f.key)!;
+    const bytes = Buffer.concat([...feed.write(key), ...feed.end().bytes]);
     const VPS = Buffer.from([0x40, 0x01, 0x0c]); // VPS NAL unit header
     expect(config.data.includes(VPS)).toBe(true);
     expect(bytes.includes(VPS)).toBe(true);
     // Without a config change, frames carry no parameter sets (they are in CodecPrivate only).
     const plain = new MatroskaFeed({ video: "h265" });
-    plain.begin(configs.filter((t) => t.type === TagType.Video));
-    plain.frame(video[0]!);
-    expect(Buffer.concat([...plain.frame(key), ...plain.end()]).includes(VPS)).toBe(false);
+    plain.begin(configs.filter((f) => f.track === "video"));
+    plain.write(video[0]!);
+    expect(Buffer.concat([...plain.write(key), ...plain.end().bytes]).includes(VPS)).toBe(false);
   });
 });
 
@@ -97,7 +99,7 @@ describe("hostile tags", () => {
         for (let j = 0; j < body.length; j++) body[j] = rand() & 0xff;
         const data = Buffer.concat([Buffer.from(head.slice(0, 1)), Buffer.from(fourCcs[rand() % fourCcs.length]!, "latin1"), Buffer.from(head.slice(1)), body]);
         const tag = { type: rand() % 2 ? TagType.Video : TagType.Audio, timestamp: rand() % 100_000, data } as FlvTag;
-        expect(() => (i % 7 === 0 ? feed.config(tag) : feed.frame(tag))).not.toThrow();
+        expect(() => feed.write(describeFrame(tag))).not.toThrow();
       }
       expect(() => feed.end()).not.toThrow();
     }

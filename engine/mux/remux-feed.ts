@@ -12,14 +12,14 @@
  *   Matroska. Configuration records become CodecPrivate, frames SimpleBlocks
  *   at pts = dts + composition time, in ms, exactly.
  *
- * Pure: no I/O. Keeps no reference to a tag's bytes beyond the returned
- * buffers, except frames held (briefly) before the Matroska header can be
- * written (see `MatroskaFeed`).
+ * Both are `Muxer`s (types.ts): pure, no I/O. They keep no reference to a
+ * frame's bytes beyond the returned buffers, except frames held (briefly)
+ * before the Matroska header can be written (see `MatroskaFeed`).
  */
 import { encodeFlvHeader, encodeTag } from "../flv/flv-format.js";
-import { type AudioCodec, describeAudio, describeVideo, type VideoCodec } from "../flv/tag-info.js";
+import type { Frame } from "../flv/frame.js";
+import type { AudioCodec, VideoCodec } from "../flv/tag-info.js";
 import { tagPayload, toLegacyAudio, toLegacyVideo } from "../flv/tag-payload.js";
-import { type FlvTag, TagType } from "../flv/types.js";
 import {
   aacConfigFormat,
   type AudioFormat,
@@ -34,19 +34,17 @@ import {
   type VideoDimensions,
 } from "./codec-config.js";
 import { MatroskaClusterWriter, type MatroskaTrack, matroskaHeader } from "./matroska-writer.js";
+import type { Muxer, MuxerEnd } from "./types.js";
 
 export type FeedFormat = "flv" | "matroska";
 
-export interface RemuxFeed {
+/**
+ * A `Muxer` for an ffmpeg's stdin. It takes codec configs (in `begin`, and new
+ * sequence headers between frames) and coded frames; `write` returns [] for
+ * anything else (end of sequence, script data). `end` returns what is still held.
+ */
+export interface RemuxFeed extends Muxer {
   readonly format: FeedFormat;
-  /** The opening bytes: container header and the latest codec configs. */
-  begin(configTags: readonly FlvTag[]): Buffer[];
-  /** A codec configuration tag between frames (a new sequence header). */
-  config(tag: FlvTag): Buffer[];
-  /** One media frame (audio or video coded frame). */
-  frame(tag: FlvTag): Buffer[];
-  /** The input ends: whatever is still held. */
-  end(): Buffer[];
 }
 
 export interface FeedTracks {
@@ -69,29 +67,26 @@ export class FlvFeed implements RemuxFeed {
     private readonly hasVideo: boolean,
   ) {}
 
-  begin(configTags: readonly FlvTag[]): Buffer[] {
+  begin(configs: readonly Frame[]): Buffer[] {
     const out = [encodeFlvHeader(this.hasAudio, this.hasVideo)];
-    for (const tag of configTags) out.push(...this.tag(tag));
+    for (const frame of configs) out.push(...this.tag(frame));
     return out;
   }
 
-  config(tag: FlvTag): Buffer[] {
-    return this.tag(tag);
+  write(frame: Frame): Buffer[] {
+    return frame.kind === "config" || frame.kind === "frame" ? this.tag(frame) : [];
   }
 
-  frame(tag: FlvTag): Buffer[] {
-    return this.tag(tag);
+  end(): MuxerEnd {
+    return { bytes: [] };
   }
 
-  end(): Buffer[] {
-    return [];
-  }
-
-  private tag(tag: FlvTag): Buffer[] {
-    const legacy = tag.type === TagType.Video ? toLegacyVideo(tag) : tag.type === TagType.Audio ? toLegacyAudio(tag) : tag;
-    // What has no legacy form (a MultichannelConfig, video Metadata) would only confuse an old demuxer.
-    if (legacy.type === TagType.Video && describeVideo(legacy.data).enhanced) return [];
-    if (legacy.type === TagType.Audio && describeAudio(legacy.data).enhanced) return [];
+  private tag(frame: Frame): Buffer[] {
+    if (frame.track === "data") return [];
+    const { tag } = frame;
+    const legacy = frame.track === "video" ? toLegacyVideo(tag, frame) : toLegacyAudio(tag, frame);
+    // What has no legacy form (a MultichannelConfig, video Metadata) comes back as it was: it would only confuse an old demuxer.
+    if (frame.enhanced && legacy === tag) return [];
     return encodeTag(legacy.type, legacy.timestamp, legacy.data);
   }
 }
@@ -147,18 +142,27 @@ export class MatroskaFeed implements RemuxFeed {
 
   constructor(private readonly tracks: FeedTracks) {}
 
-  begin(configTags: readonly FlvTag[]): Buffer[] {
-    for (const tag of configTags) this.learnConfig(tag, false);
+  begin(configs: readonly Frame[]): Buffer[] {
+    for (const frame of configs) this.learnConfig(frame, false);
     return this.tryHeader(false);
   }
 
-  config(tag: FlvTag): Buffer[] {
-    this.learnConfig(tag, this.headerWritten);
-    return this.tryHeader(false);
+  write(frame: Frame): Buffer[] {
+    if (frame.kind === "config") {
+      this.learnConfig(frame, this.headerWritten);
+      return this.tryHeader(false);
+    }
+    return frame.kind === "frame" ? this.frame(frame) : [];
   }
 
-  frame(tag: FlvTag): Buffer[] {
-    const split = tagPayload(tag);
+  end(): MuxerEnd {
+    const bytes = this.headerWritten ? [] : this.tryHeader(true);
+    bytes.push(...this.clusters.flush());
+    return { bytes };
+  }
+
+  private frame(frame: Frame): Buffer[] {
+    const split = tagPayload(frame.tag, frame);
     if (split?.info.kind !== "frame") return [];
     const isVideo = split.track === "video";
     if (isVideo ? this.tracks.video === undefined : this.tracks.audio === undefined) return [];
@@ -172,22 +176,16 @@ export class MatroskaFeed implements RemuxFeed {
       }
     }
     if (!isVideo && this.audioFormat.sampleRate === undefined && this.tracks.audio === "mp3") this.audioFormat = mp3FrameFormat(data);
-    const frame: HeldFrame = { track: isVideo ? VIDEO_TRACK : AUDIO_TRACK, pts: tag.timestamp + split.info.cts, key, data };
+    const held: HeldFrame = { track: isVideo ? VIDEO_TRACK : AUDIO_TRACK, pts: frame.dts + split.info.cts, key, data };
     if (!this.headerWritten) {
-      this.held.push(frame);
+      this.held.push(held);
       return this.tryHeader(this.held.length >= MAX_HELD_FRAMES);
     }
-    return this.block(frame);
+    return this.block(held);
   }
 
-  end(): Buffer[] {
-    const out = this.headerWritten ? [] : this.tryHeader(true);
-    out.push(...this.clusters.flush());
-    return out;
-  }
-
-  private learnConfig(tag: FlvTag, midStream: boolean): void {
-    const split = tagPayload(tag);
+  private learnConfig(frame: Frame, midStream: boolean): void {
+    const split = tagPayload(frame.tag, frame);
     if (split?.info.kind !== "config") return;
     if (split.track === "video") {
       if (midStream && this.videoConfig && !this.videoConfig.equals(split.payload)) {

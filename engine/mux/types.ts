@@ -1,3 +1,4 @@
+import type { Frame } from "../flv/frame.js";
 import type { AudioCodec, VideoCodec } from "../flv/tag-info.js";
 
 /** Output formats, named as the cloud API's RecordParam fields (FlvParam, HlsParam, Mp4Param, AacParam). */
@@ -35,3 +36,43 @@ export interface FormatSkip {
 
 /** How H.265 is written into FLV: Enhanced RTMP FourCC hvc1, or the legacy codec id 12. */
 export type FlvHevcMode = "enhanced" | "legacy";
+
+/** Bytes to write in place once a file's bytes are all written (FLV: the real duration in onMetaData). */
+export interface BytePatch {
+  offset: number;
+  bytes: Buffer;
+}
+
+/** What a muxer returns when its input ends. */
+export interface MuxerEnd {
+  /** Trailing bytes to write after everything else (none for FLV). */
+  bytes: Buffer[];
+  /** A patch to apply once the trailing bytes are written, if the format needs one. */
+  patch?: BytePatch;
+}
+
+/**
+ * The contract every muxer implements (flv-muxer.ts FlvMuxer, remux-feed.ts
+ * FlvFeed and MatroskaFeed): frames in, container bytes out.
+ *
+ * - Pure: no I/O, no timers, no clock. The caller hands the returned buffers
+ *   to a file sink or to an ffmpeg's stdin, in the order returned.
+ * - Input: `Frame`s as the stream hub described them once (flv/frame.ts). A
+ *   muxer reads the frame's description (track, kind, codec, key, dts, cts)
+ *   and never parses the tag header again.
+ * - `data`: returned buffers may share memory with `frame.tag.data` (payloads
+ *   are never copied or modified) and belong to the caller from then on. A
+ *   muxer keeps no reference to a frame or its data after a call unless its
+ *   doc comment says so (MatroskaFeed holds a few frames until its header
+ *   can be written).
+ * - Lifecycle: `begin` once, with the latest codec configs so the output plays
+ *   on its own; `write` for every later frame in arrival order; `end` once.
+ */
+export interface Muxer {
+  /** The opening bytes: container header and the given codec config frames. */
+  begin(configs: readonly Frame[]): Buffer[];
+  /** One frame: a media frame, or a config, end-of-sequence or script frame between them. [] for frames the format has no use for. */
+  write(frame: Frame): Buffer[];
+  /** The input ends: trailing bytes and any in-place patch. */
+  end(): MuxerEnd;
+}

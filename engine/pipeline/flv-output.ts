@@ -1,8 +1,10 @@
 /** FLV files, written by the engine tag for tag and rolled by the segmenter. */
 import { join } from "node:path";
 import { StorageError, errorMessage } from "../errors.js";
-import type { FlvTag } from "../flv/types.js";
-import { FlvMuxer, metadataFields } from "../mux/flv-muxer.js";
+import type { Frame, MediaFrame } from "../flv/frame.js";
+import type { Amf0Object } from "../rtmp/amf0.js";
+import { FlvMuxer } from "../mux/flv-muxer.js";
+import type { BytePatch } from "../mux/types.js";
 import { FileSink } from "../segment/file-sink.js";
 import { Segmenter } from "../segment/segmenter.js";
 import { FrameDropper } from "./frame-dropper.js";
@@ -40,24 +42,24 @@ export class FlvOutput implements RecordingOutput {
     return this.clampedClosed + (this.current?.muxer.clampedTimestamps ?? 0);
   }
 
-  frame(tag: FlvTag, track: "audio" | "video", key: boolean): void {
-    const decision = this.segmenter.decide(track, key, tag.timestamp);
+  frame(frame: MediaFrame): void {
+    const decision = this.segmenter.decide(frame.track, frame.key, frame.dts);
     if (decision !== "same") {
       this.closeCurrent();
-      this.open(tag.timestamp);
+      this.open(frame.dts);
     }
     const file = this.current!;
-    if (this.dropper.shouldDrop(file.sink.queuedBytes, track, key)) {
+    if (this.dropper.shouldDrop(file.sink.queuedBytes, frame.track, frame.key)) {
       this.host.countDropped(1);
       return;
     }
-    file.sink.write(file.muxer.write(tag, true));
+    file.sink.write(file.muxer.write(frame));
   }
 
-  other(tag: FlvTag): void {
-    // Before the first frame there is no file yet; config tags reach it through begin().
+  other(frame: Frame): void {
+    // Before the first frame there is no file yet; config frames reach it through begin().
     const file = this.current;
-    if (file) file.sink.write(file.muxer.write(tag, false));
+    if (file) file.sink.write(file.muxer.write(frame));
   }
 
   async finish(): Promise<void> {
@@ -71,12 +73,12 @@ export class FlvOutput implements RecordingOutput {
     let muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, this.metadataFields(hevcMode), hevcMode);
     let opening: Buffer[];
     try {
-      opening = muxer.begin(this.host.configTags());
+      opening = muxer.begin(this.host.configFrames());
     } catch (err) {
       // Unwritable publisher metadata: record without the publisher's fields rather than not at all.
       this.host.deps.logger.warn("publisher metadata left out of the FLV header", { recording: this.host.target.id, error: errorMessage(err) });
       muxer = new FlvMuxer(this.host.hasAudio, this.host.hasVideo, {}, hevcMode);
-      opening = muxer.begin(this.host.configTags());
+      opening = muxer.begin(this.host.configFrames());
     }
     const sink = new FileSink(path, (err) => this.host.failed(err));
     sink.write(opening);
@@ -85,8 +87,8 @@ export class FlvOutput implements RecordingOutput {
   }
 
   /** The publisher's onMetaData fields, with videocodecid saying how H.265 is written (12 or 'hvc1'). */
-  private metadataFields(hevcMode: "enhanced" | "legacy"): ReturnType<typeof metadataFields> {
-    const fields = metadataFields(this.host.metadata());
+  private metadataFields(hevcMode: "enhanced" | "legacy"): Amf0Object {
+    const fields = { ...this.host.metadata()?.fields };
     if (this.host.mediaDescription().videoCodec === "h265" && "videocodecid" in fields) {
       fields.videocodecid = hevcMode === "legacy" ? LEGACY_HEVC_CODEC_ID : HVC1_FOURCC;
     }
@@ -98,12 +100,14 @@ export class FlvOutput implements RecordingOutput {
     if (!file) return;
     this.current = undefined;
     this.clampedClosed += file.muxer.clampedTimestamps;
-    this.host.track(this.complete(file));
+    const end = file.muxer.end();
+    file.sink.write(end.bytes);
+    this.host.track(this.complete(file, end.patch));
   }
 
-  private async complete(file: OpenFile): Promise<void> {
+  private async complete(file: OpenFile, patch: BytePatch | undefined): Promise<void> {
     try {
-      const sizeBytes = await file.sink.close(file.muxer.finish());
+      const sizeBytes = await file.sink.close(patch);
       const startMs = this.host.wallForTimestamp(file.startTimestamp);
       const durationMs = file.muxer.durationMs;
       await this.host.files.finish({

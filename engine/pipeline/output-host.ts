@@ -1,7 +1,8 @@
 import type { RecorderError } from "../errors.js";
-import type { FlvTag } from "../flv/types.js";
-import type { FileFinisher } from "../segment/file-finisher.js";
+import type { Frame, MediaFrame } from "../flv/frame.js";
+import type { OnMetaData } from "../flv/on-metadata.js";
 import type { MediaDescription } from "../media-types.js";
+import type { FileFinisher } from "../segment/file-finisher.js";
 import type { RecordingDeps, RecordingSettings, RecordingTarget } from "./types.js";
 
 /** What an output needs from the recording that owns it. */
@@ -11,10 +12,10 @@ export interface OutputHost {
   readonly deps: RecordingDeps;
   readonly hasVideo: boolean;
   readonly hasAudio: boolean;
-  /** The latest codec config tags (video first), to start a new file that plays on its own. */
-  configTags(): FlvTag[];
-  /** The publisher's onMetaData script tag body, if any. */
-  metadata(): Buffer | undefined;
+  /** The latest codec config frames (video first), to start a new file that plays on its own. */
+  configFrames(): Frame[];
+  /** The publisher's onMetaData, if any. */
+  metadata(): OnMetaData | undefined;
   /** Codecs and picture size of the stream. */
   mediaDescription(): MediaDescription;
   /** Timestamp of the push's first media frame. */
@@ -29,12 +30,12 @@ export interface OutputHost {
   readonly files: FileFinisher;
 }
 
-/** One output of a recording, fed every tag in order. */
+/** One output of a recording, fed every frame in order, as the stream hub described it. */
 export interface RecordingOutput {
-  /** A media frame (audio or video coded frame). */
-  frame(tag: FlvTag, track: "audio" | "video", key: boolean): void;
-  /** Codec config, end-of-sequence or script tags between frames. */
-  other(tag: FlvTag, isConfig: boolean): void;
+  /** A media frame (audio or video coded frame) of a track the recording holds. */
+  frame(frame: MediaFrame): void;
+  /** Codec config, end-of-sequence or script frames (other than onMetaData) between media frames. */
+  other(frame: Frame): void;
   /** The push ended: close the current file. */
   finish(): Promise<void>;
   readonly queuedBytes: number;

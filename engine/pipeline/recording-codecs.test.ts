@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CODEC_FIXTURES } from "../../fixtures/fixtures.js";
 import { parseFlv } from "../flv/flv-format.js";
+import { describeFrame } from "../flv/frame.js";
 import { describeAudio, describeTag, describeVideo } from "../flv/tag-info.js";
 import { tagPayload } from "../flv/tag-payload.js";
 import { type FlvTag, TagType } from "../flv/types.js";
@@ -37,7 +38,7 @@ async function record(fixture: string, formats: OutputFormat[], over: Partial<Re
   const files: CompletedFile[] = [];
   rec.on("file", (f) => files.push(f));
   const tags = parseFlv(await readFile(fixture)).tags;
-  for (const tag of tags) rec.push(tag);
+  for (const tag of tags) rec.push(describeFrame(tag));
   await rec.end();
   files.sort((a, b) => a.index - b.index);
   return { rec, files, tags };
@@ -46,7 +47,7 @@ async function record(fixture: string, formats: OutputFormat[], over: Partial<Re
 describe("sequence headers kept for the next file", () => {
   it("keeps the OpusHead when a MultichannelConfig follows it, and re-sends both", async () => {
     const { rec, files } = await record(CODEC_FIXTURES["hevc-opus"].path, ["flv"]);
-    const audio = rec.configTags().filter((t) => t.type === TagType.Audio);
+    const audio = rec.configFrames().map((f) => f.tag).filter((t) => t.type === TagType.Audio);
     expect(audio.map((t) => describeAudio(t.data))).toEqual([
       expect.objectContaining({ codec: "opus", kind: "config" }),
       expect.objectContaining({ codec: "opus", multichannelConfig: true }),
@@ -62,7 +63,7 @@ describe("sequence headers kept for the next file", () => {
 
   it("keeps the legacy id 12 H.265 sequence header", async () => {
     const { rec } = await record(CODEC_FIXTURES["hevc12-mp3"].path, ["flv"], { flvHevcMode: "legacy" });
-    const video = rec.configTags().filter((t) => t.type === TagType.Video);
+    const video = rec.configFrames().map((f) => f.tag).filter((t) => t.type === TagType.Video);
     expect(video.map((t) => describeVideo(t.data))).toEqual([expect.objectContaining({ codec: "h265", kind: "config", enhanced: false })]);
   });
 });

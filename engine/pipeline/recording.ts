@@ -1,20 +1,22 @@
 /**
- * One recording: the tags of one push -> the outputs its template enables.
+ * One recording: the frames of one push -> the outputs its template enables.
+ * Frames come described (stream/stream-hub.ts): nothing here reads a tag header.
  *
- * Lifecycle: probing (buffer tags until the track set is known) -> recording
- * (route each tag to every output in arrival order) -> closing (every output
+ * Lifecycle: probing (buffer frames until the track set is known) -> recording
+ * (route each frame to every output in arrival order) -> closing (every output
  * closes its current file) -> closed. `end()` is idempotent.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { MuxError, type RecorderError } from "../errors.js";
-import { type AudioCodec, describeTag, stripSetDataFrame, type VideoCodec } from "../flv/tag-info.js";
-import { TagType, type FlvTag } from "../flv/types.js";
+import type { Frame } from "../flv/frame.js";
+import type { OnMetaData } from "../flv/on-metadata.js";
 import { planFormats, remuxFeedFormat } from "../mux/codec-matrix.js";
 import { ffmpegCapabilitiesSync } from "../ffmpeg/ffmpeg-capabilities.js";
-import { metadataFields } from "../mux/flv-muxer.js";
 import { OUTPUT_FORMATS, type FormatSkip, type OutputFormat, type TrackSet } from "../mux/types.js";
 import type { MediaDescription } from "../media-types.js";
+import { StreamHeaders } from "../stream/stream-headers.js";
+import type { FrameSink } from "../stream/types.js";
 import { TypedEmitter } from "../typed-emitter.js";
 import { Journal, type JournalStart } from "../recovery/journal.js";
 import { FileFinisher, type FileNaming, type FinishedFile } from "../segment/file-finisher.js";
@@ -31,28 +33,19 @@ import type {
   RecordingTarget,
 } from "./types.js";
 
-/** Tags held while probing, at most: a publisher that sends only one track still starts quickly. */
+/** Frames held while probing, at most: a publisher that sends only one track still starts quickly. */
 const MAX_PROBE_TAGS = 2000;
 
-/** Which tracks the publisher's onMetaData announces (videocodecid / audiocodecid keys). */
-function announcedTracks(data: Buffer): { video: boolean; audio: boolean } {
-  const text = data.toString("latin1");
-  return { video: text.includes("videocodecid"), audio: text.includes("audiocodecid") };
-}
-
-export class Recording extends TypedEmitter<RecordingEvents> implements OutputHost {
+export class Recording extends TypedEmitter<RecordingEvents> implements OutputHost, FrameSink {
   private state: RecordingStats["state"] = "probing";
-  private probeTags: FlvTag[] = [];
-  private videoCodec: VideoCodec | undefined;
-  private audioCodec: AudioCodec | undefined;
-  private videoConfig: FlvTag | undefined;
-  private audioConfig: FlvTag | undefined;
-  /** An Enhanced RTMP audio MultichannelConfig: kept apart so it never replaces the sequence header. */
-  private audioChannelConfig: FlvTag | undefined;
-  private metadataTag: Buffer | undefined;
+  private probeFrames: Frame[] = [];
+  /** Codecs, latest configs and onMetaData of the stream, as this recording has seen them. */
+  private readonly headers = new StreamHeaders();
   private firstTs: number | undefined;
   private lastTs = 0;
   private wallStart = 0;
+  /** Wall-clock ms of the first media frame's arrival, when frames held since then are replayed to it. */
+  private firstFrameArrival: number | undefined;
   private outputs: RecordingOutput[] = [];
   private hls: HlsOutput | undefined;
   private readonly pending = new Set<Promise<void>>();
@@ -84,17 +77,26 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     );
   }
 
-  /** Feeds one tag from the publisher. Does not keep `tag.data` beyond what outputs queue. */
-  push(tag: FlvTag): void {
+  get id(): string {
+    return this.target.id;
+  }
+
+  /** Feeds one frame from the publisher. Keeps it while probing, then no longer than outputs queue its data. */
+  push(frame: Frame): void {
     if (this.state !== "probing" && this.state !== "recording") return;
     this.tagsIn++;
     if (this.state === "recording") {
-      this.route(tag);
+      this.route(frame);
       return;
     }
-    this.probeTags.push(tag);
-    this.observe(tag);
+    this.probeFrames.push(frame);
+    this.observe(frame);
     if (this.probeDone()) this.start();
+  }
+
+  /** Frames held since `wallMs` follow: the wall-clock start is taken from then, not from when they reach it. */
+  firstFrameArrivedAt(wallMs: number): void {
+    if (this.firstTs === undefined) this.firstFrameArrival = wallMs;
   }
 
   /** The push ended: close every file. Resolves when all are complete (or failed). */
@@ -128,16 +130,12 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
 
   // --- OutputHost ---------------------------------------------------------
 
-  configTags(): FlvTag[] {
-    const tags: FlvTag[] = [];
-    if (this.videoConfig) tags.push(this.videoConfig);
-    if (this.audioConfig) tags.push(this.audioConfig);
-    if (this.audioChannelConfig) tags.push(this.audioChannelConfig);
-    return tags;
+  configFrames(): Frame[] {
+    return this.headers.configs();
   }
 
-  metadata(): Buffer | undefined {
-    return this.metadataTag;
+  metadata(): OnMetaData | undefined {
+    return this.headers.metadata;
   }
 
   firstTimestamp(): number | undefined {
@@ -161,12 +159,12 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
 
   mediaDescription(): MediaDescription {
     const d: MediaDescription = {};
-    if (this.hasVideo && this.videoCodec) d.videoCodec = this.videoCodec;
-    if (this.hasAudio && this.audioCodec) d.audioCodec = this.audioCodec;
-    const meta = metadataFields(this.metadataTag);
-    if (typeof meta.width === "number" && typeof meta.height === "number" && meta.width > 0 && meta.height > 0) {
-      d.width = Math.round(meta.width);
-      d.height = Math.round(meta.height);
+    const { videoCodec, audioCodec, metadata } = this.headers;
+    if (this.hasVideo && videoCodec) d.videoCodec = videoCodec;
+    if (this.hasAudio && audioCodec) d.audioCodec = audioCodec;
+    if (metadata?.width !== undefined && metadata.height !== undefined) {
+      d.width = metadata.width;
+      d.height = metadata.height;
     }
     return d;
   }
@@ -187,43 +185,32 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
 
   private tracks(): TrackSet {
     const t: TrackSet = {};
-    if (this.hasVideo && this.videoCodec) t.video = this.videoCodec;
-    if (this.hasAudio && this.audioCodec) t.audio = this.audioCodec;
+    const { videoCodec, audioCodec } = this.headers;
+    if (this.hasVideo && videoCodec) t.video = videoCodec;
+    if (this.hasAudio && audioCodec) t.audio = audioCodec;
     return t;
   }
 
-  /** Learns codecs, configs and metadata from a tag (probing and recording alike). */
-  private observe(tag: FlvTag): ReturnType<typeof describeTag> {
-    const info = describeTag(tag);
-    if (info.track === "data") {
-      if (info.kind === "metadata") this.metadataTag = stripSetDataFrame(tag.data);
-      return info;
-    }
-    if (info.track === "video") {
-      if (this.videoCodec === undefined || this.videoCodec === "unknown") this.videoCodec = info.codec;
-      if (info.kind === "config") this.videoConfig = tag;
-    } else {
-      if (this.audioCodec === undefined || this.audioCodec === "unknown") this.audioCodec = info.codec;
-      if (info.kind === "config") this.audioConfig = tag;
-      else if (info.multichannelConfig) this.audioChannelConfig = tag;
-    }
-    if (info.kind === "frame") {
+  /** Learns codecs, configs and metadata from a frame (probing and recording alike). */
+  private observe(frame: Frame): void {
+    this.headers.observe(frame);
+    if (frame.kind === "frame") {
       if (this.firstTs === undefined) {
-        this.firstTs = tag.timestamp;
-        this.wallStart = this.deps.now();
+        this.firstTs = frame.dts;
+        this.wallStart = this.firstFrameArrival ?? this.deps.now();
       }
-      this.lastTs = tag.timestamp;
+      this.lastTs = frame.dts;
     }
-    return info;
   }
 
   private probeDone(): boolean {
-    if (this.probeTags.length >= MAX_PROBE_TAGS) return true;
-    const haveVideo = this.videoCodec !== undefined;
-    const haveAudio = this.audioCodec !== undefined;
+    if (this.probeFrames.length >= MAX_PROBE_TAGS) return true;
+    const haveVideo = this.headers.videoCodec !== undefined;
+    const haveAudio = this.headers.audioCodec !== undefined;
     if (haveVideo && haveAudio) return this.firstTs !== undefined;
-    if (this.metadataTag) {
-      const announced = announcedTracks(this.metadataTag);
+    const metadata = this.headers.metadata;
+    if (metadata) {
+      const announced = metadata.announces;
       if ((announced.video || announced.audio) && (!announced.video || haveVideo) && (!announced.audio || haveAudio)) {
         return this.firstTs !== undefined;
       }
@@ -234,8 +221,8 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
   /** The track set is known: choose outputs, then replay what was buffered. */
   private start(): void {
     this.state = "recording";
-    this.hasVideo = this.videoCodec !== undefined;
-    this.hasAudio = this.audioCodec !== undefined;
+    this.hasVideo = this.headers.videoCodec !== undefined;
+    this.hasAudio = this.headers.audioCodec !== undefined;
     const wanted = OUTPUT_FORMATS.filter((f) => this.settings.formats[f].enabled);
     // The effective matrix: the documented one limited by what this ffmpeg can do (probed once per binary).
     const needsFfmpeg = wanted.some((f) => f !== "flv");
@@ -271,10 +258,10 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     }
     this.createOutputs(plan.formats);
     this.emit("started", { tracks: this.tracks(), formats: this.formats, skipped: this.skipped });
-    const buffered = this.probeTags;
-    this.probeTags = [];
+    const buffered = this.probeFrames;
+    this.probeFrames = [];
     // Codec configs and metadata were learnt while probing; outputs get them at file start.
-    for (const tag of buffered) this.route(tag, true);
+    for (const frame of buffered) this.route(frame, true);
   }
 
   private createOutputs(formats: OutputFormat[]): void {
@@ -306,19 +293,19 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
     }
   }
 
-  private route(tag: FlvTag, probed = false): void {
-    const info = probed ? describeTag(tag) : this.observe(tag);
-    if (info.track === "data") {
+  private route(frame: Frame, probed = false): void {
+    if (!probed) this.observe(frame);
+    if (frame.track === "data") {
       // Our own onMetaData opens each FLV file; other script tags (cue points, text) are copied.
-      if (info.kind !== "metadata") for (const o of this.outputs) o.other(tag, false);
+      if (frame.kind !== "metadata") for (const o of this.outputs) o.other(frame);
       return;
     }
-    if (info.kind === "frame") {
-      if (tag.type === TagType.Video ? !this.hasVideo : !this.hasAudio) return;
-      for (const o of this.outputs) o.frame(tag, info.track, info.key);
+    if (frame.kind === "frame") {
+      if (frame.track === "video" ? !this.hasVideo : !this.hasAudio) return;
+      for (const o of this.outputs) o.frame(frame);
       return;
     }
-    for (const o of this.outputs) o.other(tag, info.kind === "config");
+    for (const o of this.outputs) o.other(frame);
   }
 
   private async close(): Promise<RecordingStats> {

@@ -9,8 +9,7 @@
  */
 import { join } from "node:path";
 import { MuxError, StorageError, errorMessage } from "../errors.js";
-import { describeVideo } from "../flv/tag-info.js";
-import { TagType, type FlvTag } from "../flv/types.js";
+import type { Frame, MediaFrame } from "../flv/frame.js";
 import { buildRemuxArgs, type RemuxPlan } from "../ffmpeg/ffmpeg-args.js";
 import { FfmpegRemuxJob, HLS_LIST_FD } from "../ffmpeg/ffmpeg-remux-job.js";
 import { createRemuxFeed, type FeedFormat, type FeedTracks, type RemuxFeed } from "../mux/remux-feed.js";
@@ -57,12 +56,13 @@ export class RemuxOutput implements RecordingOutput {
     return this.current?.job.queuedBytes ?? 0;
   }
 
-  frame(tag: FlvTag, track: "audio" | "video", key: boolean): void {
-    const decision = this.segmenter.decide(track, key, tag.timestamp);
+  frame(frame: MediaFrame): void {
+    const { track, key } = frame;
+    const decision = this.segmenter.decide(track, key, frame.dts);
     const restart = this.current?.dead === true && (track === "video" ? key : !this.host.hasVideo);
     if (decision !== "same" || restart) {
       this.closeCurrent();
-      this.open(tag, track);
+      this.open(frame);
     }
     const period = this.current!;
     if (track === "video" && !this.feedVideo) return;
@@ -70,20 +70,20 @@ export class RemuxOutput implements RecordingOutput {
       this.host.countDropped(1);
       return;
     }
-    period.clock.observe(track === "video", tag.timestamp);
-    period.job.write(period.feed.frame(tag));
+    period.clock.observe(track === "video", frame.dts);
+    period.job.write(period.feed.write(frame));
   }
 
-  other(tag: FlvTag, isConfig: boolean): void {
+  other(frame: Frame): void {
     // ffmpeg takes codec config changes inline; script and end-of-sequence tags are FLV-only.
-    if (isConfig && this.current && this.feeds(tag)) this.current.job.write(this.current.feed.config(tag));
+    if (frame.kind === "config" && this.current && this.feeds(frame)) this.current.job.write(this.current.feed.write(frame));
   }
 
   async finish(): Promise<void> {
     this.closeCurrent();
   }
 
-  private open(first: FlvTag, track: "audio" | "video"): void {
+  private open(first: MediaFrame): void {
     const { target, settings, deps } = this.host;
     const index = this.nextIndex++;
     const stem = join(target.inProgressDirectory, `${target.id}.${index}`);
@@ -91,7 +91,7 @@ export class RemuxOutput implements RecordingOutput {
     if (this.feed.tracks.audio === "opus") plan.opusInMp4 = true;
     if (this.formats.mp4) plan.mp4 = { path: `${stem}.mp4`, fragmentedPath: `${stem}.frag.mp4` };
     if (this.formats.aac) plan.aacPath = `${stem}.aac`;
-    const firstPts = first.timestamp + (track === "video" ? describeVideo(first.data).cts : 0);
+    const firstPts = first.dts + first.cts;
     const hlsJob = this.hls?.addJob(firstPts / 1000);
     if (hlsJob !== undefined) {
       plan.hls = {
@@ -110,10 +110,10 @@ export class RemuxOutput implements RecordingOutput {
     });
     // Every file period starts with the codec config, so it stands on its own.
     const feed = createRemuxFeed(this.feed.format, this.feedTracks());
-    job.write(feed.begin(this.host.configTags().filter((tag) => this.feeds(tag))));
+    job.write(feed.begin(this.host.configFrames().filter((frame) => this.feeds(frame))));
     this.current = { index, job, feed, hlsJob, plan, clock: new MediaClock() };
-    if (plan.mp4) this.host.files.opened({ format: "mp4", index, path: plan.mp4.path, fragmentedPath: plan.mp4.fragmentedPath, startTimestamp: first.timestamp });
-    if (plan.aacPath) this.host.files.opened({ format: "aac", index, path: plan.aacPath, startTimestamp: first.timestamp });
+    if (plan.mp4) this.host.files.opened({ format: "mp4", index, path: plan.mp4.path, fragmentedPath: plan.mp4.fragmentedPath, startTimestamp: first.dts });
+    if (plan.aacPath) this.host.files.opened({ format: "aac", index, path: plan.aacPath, startTimestamp: first.dts });
   }
 
   /** The codecs of the tracks this output feeds (video only when it has an output holding video). */
@@ -125,15 +125,15 @@ export class RemuxOutput implements RecordingOutput {
     return tracks;
   }
 
-  private feeds(tag: FlvTag): boolean {
-    return tag.type !== TagType.Video || this.feedVideo;
+  private feeds(frame: Frame): boolean {
+    return frame.track !== "video" || this.feedVideo;
   }
 
   private closeCurrent(): void {
     const period = this.current;
     if (!period) return;
     this.current = undefined;
-    period.job.write(period.feed.end());
+    period.job.write(period.feed.end().bytes);
     this.host.track(this.complete(period));
   }
 

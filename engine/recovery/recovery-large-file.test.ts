@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../fixtures/fixtures.js";
 import { ffmpegPath, probe } from "../../scripts/test-support/media-check.js";
 import { encodeTag, parseFlv, tagSpan } from "../flv/flv-format.js";
+import { describeFrame } from "../flv/frame.js";
 import { describeTag } from "../flv/tag-info.js";
 import { TagType } from "../flv/types.js";
 import { silentLogger } from "../logger.js";
@@ -48,7 +49,7 @@ describe("crash recovery of a large FLV file", () => {
       const info = describeTag(t);
       return info.kind === "frame" && info.key;
     })!;
-    const opening = Buffer.concat(new FlvMuxer(false, true, {}).begin([{ ...config, timestamp: 0 }]));
+    const opening = Buffer.concat(new FlvMuxer(false, true, {}).begin([describeFrame({ ...config, timestamp: 0 })]));
     const span = tagSpan(keyframe.data.length);
     const frames = Math.ceil((TWO_GIB + PAST_TWO_GIB - opening.length) / span);
     const validLength = opening.length + frames * span;

@@ -3,10 +3,10 @@
  * parser the RTMP ingest runs on bytes from the network, and of the FLV parser.
  *
  *   handshakes   -> ServerHandshake (then the chunk reader, as the server does)
- *   chunk streams -> ChunkReader, whose messages go on to decodeAmf0 / describeTag /
- *                   metadataFields exactly as the server and the recorder use them
+ *   chunk streams -> ChunkReader, whose messages go on to decodeAmf0 / describeFrame /
+ *                   readOnMetaData exactly as the server and the recorder use them
  *   FLV files    -> parseFlv, then every tag as above
- *   tag bodies   -> describeTag/describeVideo/describeAudio, decodeAmf0, metadataFields
+ *   tag bodies   -> describeFrame/describeTag/describeVideo/describeAudio, decodeAmf0, readOnMetaData
  *
  * Every case must end in success or a typed error (ParseError/IngestError),
  * never another exception; each case is timed, the whole file has a time
@@ -25,9 +25,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../fixtures/fixtures.js";
 import { IngestError, ParseError } from "../errors.js";
 import { encodeFlvHeader, encodeTag, MAX_TAG_DATA_SIZE, parseFlv } from "../flv/flv-format.js";
-import { describeAudio, describeTag, describeVideo, isOnMetaData, stripSetDataFrame } from "../flv/tag-info.js";
+import { describeFrame } from "../flv/frame.js";
+import { isOnMetaData, readOnMetaData, stripSetDataFrame } from "../flv/on-metadata.js";
+import { describeAudio, describeTag, describeVideo } from "../flv/tag-info.js";
 import { type FlvTag, TagType } from "../flv/types.js";
-import { FlvMuxer, metadataFields } from "../mux/flv-muxer.js";
+import { FlvMuxer } from "../mux/flv-muxer.js";
 import { AMF0_MAX_DEPTH, AMF0_MAX_UTF8_GROWTH, AMF0_MAX_VALUES, type Amf0Value, Amf0Marker, decodeAmf0, encodeAmf0, encodeEcmaArray } from "./amf0.js";
 import { ChunkReader, ChunkWriter, type RtmpMessage } from "./chunk-stream.js";
 import { ClientHandshake, ServerHandshake } from "./handshake.js";
@@ -388,11 +390,13 @@ function consume(msg: RtmpMessage): void {
 
 /**
  * Everything the engine reads from a tag. describe*, isOnMetaData,
- * stripSetDataFrame and metadataFields must never throw (their callers do not
+ * stripSetDataFrame and readOnMetaData must never throw (their callers do not
  * catch); decodeAmf0 may throw ParseError (rethrown).
  */
 function inspectTag(tag: FlvTag): void {
   const info = mustNotThrow("describeTag", () => describeTag(tag));
+  const frame = mustNotThrow("describeFrame", () => describeFrame(tag));
+  check(frame.kind === info.kind && frame.track === info.track, "describeFrame disagrees with describeTag");
   if (tag.type === TagType.Video) {
     const v = mustNotThrow("describeVideo", () => describeVideo(tag.data));
     check(v.kind === info.kind && Number.isInteger(v.cts) && Math.abs(v.cts) <= 0x800000, `describeVideo gave ${JSON.stringify(v)}`);
@@ -402,10 +406,12 @@ function inspectTag(tag: FlvTag): void {
     const meta = mustNotThrow("isOnMetaData", () => isOnMetaData(tag.data));
     check(meta === (info.kind === "metadata"), "isOnMetaData disagrees with describeTag");
     const body = mustNotThrow("stripSetDataFrame", () => stripSetDataFrame(tag.data));
-    const fields = mustNotThrow("metadataFields", () => metadataFields(body));
-    check(typeof fields === "object" && fields !== null, "metadataFields returned a non-object");
+    const parsed = mustNotThrow("readOnMetaData", () => readOnMetaData(tag.data));
+    check((parsed !== undefined) === meta, "readOnMetaData disagrees with isOnMetaData");
+    const fields = parsed?.fields ?? {};
+    check(typeof fields === "object" && fields !== null, "readOnMetaData returned non-object fields");
     // Every FLV file the recorder opens starts with these fields re-encoded.
-    mustNotThrow("FlvMuxer.begin(metadataFields(x))", () => new FlvMuxer(true, true, fields).begin([]));
+    mustNotThrow("FlvMuxer.begin(readOnMetaData(x).fields)", () => new FlvMuxer(true, true, fields).begin([]));
     decodeChecked(body);
   }
 }
@@ -459,7 +465,7 @@ describe(`fuzz (seed ${SEED_HEX}, ${TOTAL_CASES} mutated cases)`, () => {
     const first = decodeAmf0(messages[0]!.payload);
     expect(first.slice(0, 2)).toEqual(["connect", 1]);
     expect(messages.filter((m) => m.typeId === TagType.Video || m.typeId === TagType.Audio).length).toBe(24 + 3);
-    expect(metadataFields(stripSetDataFrame(ON_METADATA_BODY))).toMatchObject({ width: 640, height: 360 });
+    expect(readOnMetaData(stripSetDataFrame(ON_METADATA_BODY))?.fields).toMatchObject({ width: 640, height: 360 });
     expect(FIX.media.length).toBeGreaterThan(100);
   });
 
@@ -574,7 +580,7 @@ describe(`fuzz (seed ${SEED_HEX}, ${TOTAL_CASES} mutated cases)`, () => {
     }
   });
 
-  it(`FLV files: ${CASES.flv} mutated files fed to parseFlv, every tag on to tag-info/AMF0/metadataFields (seed ${SEED_HEX})`, () => {
+  it(`FLV files: ${CASES.flv} mutated files fed to parseFlv, every tag on to tag-info/AMF0/readOnMetaData (seed ${SEED_HEX})`, () => {
     const tally = new Tally("flv");
     tallies.push(tally);
     // A whole (small) file: our metadata, the fixture's first tags, a torn last tag.
@@ -631,7 +637,7 @@ describe(`fuzz (seed ${SEED_HEX}, ${TOTAL_CASES} mutated cases)`, () => {
     expect(tally.codes.get("FLV_BAD_HEADER") ?? 0).toBeGreaterThan(0);
   });
 
-  it(`tag bodies: ${CASES.tags} mutated video/audio/script bodies fed to tag-info, AMF0 and metadataFields (seed ${SEED_HEX})`, () => {
+  it(`tag bodies: ${CASES.tags} mutated video/audio/script bodies fed to tag-info, AMF0 and readOnMetaData (seed ${SEED_HEX})`, () => {
     const tally = new Tally("tags");
     tallies.push(tally);
     const scripts: FlvTag[] = [
@@ -695,8 +701,8 @@ describe(`fuzz (seed ${SEED_HEX}, ${TOTAL_CASES} mutated cases)`, () => {
       }
       expect(got, what).toBe(code);
       expect(performance.now() - t0, what).toBeLessThan(100);
-      // The same bytes as onMetaData: metadataFields swallows it, tag-info does not care.
-      expect(metadataFields(bytes)).toEqual({});
+      // The same bytes as onMetaData: readOnMetaData swallows it, tag-info does not care.
+      expect(readOnMetaData(bytes)?.fields ?? {}).toEqual({});
     }
   });
 
@@ -723,7 +729,7 @@ describe(`fuzz (seed ${SEED_HEX}, ${TOTAL_CASES} mutated cases)`, () => {
         got = (err as ParseError).code;
       }
       expect(got, what).toBe(code);
-      const fields = metadataFields(body);
+      const fields = readOnMetaData(body)?.fields ?? {};
       expect(Object.keys(fields).length, what).toBe(code === "OK" ? 1 : 0);
       const opening = Buffer.concat(new FlvMuxer(true, true, fields).begin([]));
       expect(parseFlv(opening).tags.length, what).toBe(1);

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseFlv } from "../../engine/flv/flv-format.js";
-import { isOnMetaData } from "../../engine/flv/tag-info.js";
+import { isOnMetaData } from "../../engine/flv/on-metadata.js";
 import { TagType, type FlvTag } from "../../engine/flv/types.js";
 import { RtmpPublisher } from "../../engine/rtmp/rtmp-publisher.js";
 import { timestampDelta } from "../../engine/segment/segmenter.js";

@@ -15,17 +15,33 @@ import { IN_PROGRESS_FOLDER } from "../../engine/recovery/recovery.js";
 import { JOURNAL_SUFFIX } from "../../engine/recovery/journal.js";
 import { Recording } from "../../engine/pipeline/recording.js";
 import type { RecordingSettings, RecordingStats } from "../../engine/pipeline/types.js";
-import type { PublishRequest } from "../../engine/rtmp/rtmp-server.js";
+import type { PublishRequest, PublishSession } from "../../engine/rtmp/rtmp-server.js";
+import { StreamHub } from "../../engine/stream/stream-hub.js";
 import { TypedEmitter } from "../../engine/typed-emitter.js";
 import type { RecordNotifier } from "../callbacks/record-notifier.js";
 import type { FileIndexer, FileMeta, JournalContext } from "../catalog/file-indexer.js";
 import type { Catalog, OpenPlaylist } from "../catalog/types.js";
 import type { LivePushStatus } from "../control/wire-types.js";
-import { type Attachment, LivePush } from "../live-push.js";
 import { matchRule } from "../rules/rule-matcher.js";
 import { spliceKey, type SpliceWindows } from "../splice/splice-windows.js";
 import { type FormatParams, type RecordingDefaults, recordingSettings } from "../templates/recording-settings.js";
 import type { Admission } from "./admission.js";
+
+/** A recording attached to a live push: the one its rule chose (taskId ""), or one per open record task. */
+export interface Attachment {
+  recording: Recording;
+  /** "" for the template recording. */
+  taskId: string;
+  templateId: number;
+}
+
+/** A live push: the engine's stream hub (engine/stream/), plus the policy kept for it here. */
+export class LivePush extends StreamHub<Attachment, PublishSession> {
+  /** Which rule (and template) chose this push's recording, resolved at push start. */
+  matched: { rule: string; templateId: number } | undefined;
+  /** Tasks whose recording failed on this push (full disk...): not started again for it. */
+  readonly failedTasks = new Set<string>();
+}
 
 export type ClosedRecording = RecordingStats & { domain: string; app: string; stream: string; taskId: string; templateId: number };
 
@@ -94,7 +110,7 @@ export class PushSupervisor extends TypedEmitter<PushSupervisorEvents> {
       req.reject(verdict.status, verdict.reason);
       return;
     }
-    const push = new LivePush(randomUUID(), req.accept());
+    const push = new LivePush(randomUUID(), req.accept(), { now: this.now, logger });
     this.pushes.set(push.id, push);
     logger.info("push started", { push: push.id, domain: push.domain, app: push.app, stream: push.stream, remote: req.remoteAddress });
     push.session.on("tag", (tag) => push.onTag(tag));
@@ -245,7 +261,7 @@ export class PushSupervisor extends TypedEmitter<PushSupervisorEvents> {
   }
 
   /** Follows a recording to its close, whoever ends it (it ends itself on a full disk). */
-  private watchClose(push: LivePush, a: Omit<Attachment, "waitingForKeyframe">): void {
+  private watchClose(push: LivePush, a: Attachment): void {
     const work = new Promise<void>((resolve) => {
       a.recording.once("closed", (stats) => {
         this.recordingClosed(push, a, stats)
@@ -259,7 +275,7 @@ export class PushSupervisor extends TypedEmitter<PushSupervisorEvents> {
     this.options.splice.closingRecording(spliceKey(push, a.taskId), work);
   }
 
-  private async recordingClosed(push: LivePush, a: Omit<Attachment, "waitingForKeyframe">, stats: RecordingStats): Promise<void> {
+  private async recordingClosed(push: LivePush, a: Attachment, stats: RecordingStats): Promise<void> {
     push.detach(a.recording.target.id);
     if (stats.errors > 0 && a.taskId) push.failedTasks.add(a.taskId);
     this.options.logger.info("recording closed", { push: push.id, recording: stats.id, files: stats.filesCompleted, dropped: stats.droppedFrames, errors: stats.errors });

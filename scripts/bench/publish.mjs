@@ -77,7 +77,8 @@ function ffmpegPublisher(i) {
 async function nodePublishers() {
   const lib = (p) => pathToFileURL(join(o.dist, p)).href;
   const { parseFlv } = await import(lib("engine/flv/flv-format.js"));
-  const { describeTag, isOnMetaData } = await import(lib("engine/flv/tag-info.js"));
+  const { describeTag } = await import(lib("engine/flv/tag-info.js"));
+  const { isOnMetaData } = await import(lib("engine/flv/on-metadata.js"));
   const { RtmpPublisher } = await import(lib("engine/rtmp/rtmp-publisher.js"));
   const { tags } = parseFlv(await readFile(o.source));
   const first = tags.find((t) => t.type !== 18)?.timestamp ?? 0;
