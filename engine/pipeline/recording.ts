@@ -22,7 +22,7 @@ import { Journal, type JournalStart } from "../recovery/journal.js";
 import { FileFinisher, type FileNaming, type FinishedFile } from "../segment/file-finisher.js";
 import { timestampDelta } from "../segment/segmenter.js";
 import { FlvOutput } from "./flv-output.js";
-import { HlsOutput } from "./hls-output.js";
+import { HlsPlaylistWriter } from "./hls-playlist-writer.js";
 import type { OutputHost, RecordingOutput } from "./output-host.js";
 import { RemuxOutput } from "./remux-output.js";
 import type {
@@ -47,7 +47,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
   /** Wall-clock ms of the first media frame's arrival, when frames held since then are replayed to it. */
   private firstFrameArrival: number | undefined;
   private outputs: RecordingOutput[] = [];
-  private hls: HlsOutput | undefined;
+  private hls: HlsPlaylistWriter | undefined;
   private readonly pending = new Set<Promise<void>>();
   private formats: OutputFormat[] = [];
   private skipped: FormatSkip[] = [];
@@ -267,7 +267,7 @@ export class Recording extends TypedEmitter<RecordingEvents> implements OutputHo
   private createOutputs(formats: OutputFormat[]): void {
     const has = (f: OutputFormat) => formats.includes(f);
     if (has("flv")) this.outputs.push(new FlvOutput(this));
-    if (has("hls")) this.hls = new HlsOutput(this, this.target.resumeHls);
+    if (has("hls")) this.hls = new HlsPlaylistWriter(this, this.target.resumeHls);
     // MP4 and AAC share one ffmpeg when they roll together; HLS rides with the longest-lived one.
     const groups = new Map<number, { mp4: boolean; aac: boolean }>();
     for (const f of ["mp4", "aac"] as const) {

@@ -16,7 +16,7 @@ import { createRemuxFeed, type FeedFormat, type FeedTracks, type RemuxFeed } fro
 import { MediaClock } from "../segment/media-clock.js";
 import { Segmenter } from "../segment/segmenter.js";
 import { FrameDropper } from "./frame-dropper.js";
-import type { HlsOutput } from "./hls-output.js";
+import type { HlsPlaylistWriter } from "./hls-playlist-writer.js";
 import type { OutputHost, RecordingOutput } from "./output-host.js";
 
 interface Period {
@@ -43,7 +43,7 @@ export class RemuxOutput implements RecordingOutput {
     private readonly host: OutputHost,
     private readonly formats: { mp4: boolean; aac: boolean },
     private readonly intervalSec: number,
-    private readonly hls: HlsOutput | undefined,
+    private readonly hls: HlsPlaylistWriter | undefined,
     /** What ffmpeg is fed (codec-matrix.ts remuxFeedFormat) and the codecs of the tracks fed. */
     private readonly feed: { format: FeedFormat; tracks: FeedTracks } = { format: "flv", tracks: {} },
   ) {

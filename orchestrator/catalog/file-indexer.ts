@@ -10,14 +10,16 @@ import { relative } from "node:path";
 import { errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
 import type { RecoveredFile } from "../../engine/recovery/recovery.js";
+import type { MediaDescription } from "../../engine/media-types.js";
 import type { CompletedFile } from "../../engine/pipeline/types.js";
+import type { FinishedFile } from "../../engine/segment/file-finisher.js";
 import type { Catalog, RecordingFile } from "./types.js";
 
 /** What a finished file's catalog row and notification carry besides the file itself. */
 export type FileMeta = Pick<RecordingFile, "recordingId" | "domain" | "app" | "stream" | "taskId" | "templateId" | "streamParam">;
 
-/** A finished file as its writer reports it. */
-export type FinishedFile = Omit<CompletedFile, "recordingId" | "domain" | "app" | "stream">;
+/** A finished file (engine/segment/file-finisher.ts) and what it holds: what the catalog row is made of. */
+export type FileToIndex = FinishedFile & { media: MediaDescription };
 
 /** The context a recording keeps in its journal, read back by crash recovery. */
 export type JournalContext = Pick<FileMeta, "taskId" | "templateId" | "streamParam"> & { storageTimeSec: Partial<Record<RecordingFile["format"], number>> };
@@ -36,7 +38,7 @@ export class FileIndexer {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async index(file: FinishedFile, meta: FileMeta, storageTimeSec: number): Promise<void> {
+  async index(file: FileToIndex, meta: FileMeta, storageTimeSec: number): Promise<void> {
     const fileId = randomUUID();
     const createdMs = this.now();
     this.logger.info("file complete", { recording: meta.recordingId, format: file.format, path: file.path, durationSec: file.durationSec, sizeBytes: file.sizeBytes });

@@ -6,6 +6,11 @@
  * At the end of the push the playlist is either closed (VOD + ENDLIST under
  * its final name) or, with a splice window, handed back open so a later push
  * can continue it after an EXT-X-DISCONTINUITY.
+ *
+ * Not a RecordingOutput of its own: the .ts segments are cut by the same
+ * ffmpeg process that writes the recording's MP4 and AAC (one process per
+ * recording, not per format), so RemuxOutput feeds this writer the segment
+ * reports of each of its jobs, in order.
  */
 import { rename, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,7 +19,7 @@ import type { HlsSegmentReport } from "../ffmpeg/ffmpeg-remux-job.js";
 import { finalizePlaylist, type HlsPlaylistState, reserveSegmentFolder, segmentPath, writeLivePlaylist } from "../splice/hls-state.js";
 import type { OutputHost } from "./output-host.js";
 
-export class HlsOutput {
+export class HlsPlaylistWriter {
   /** Reports of ffmpeg jobs that started after the one still running, held to keep segment order. */
   private readonly jobs: { done: boolean; reports: HlsSegmentReport[]; lastEndSec: number }[] = [];
   private head = 0;
