@@ -14,9 +14,9 @@ import { decodesCleanly, durationSeconds, hlsPlaylist, packetTimes } from "../sc
 import { replayFlv } from "./cli/replay.js";
 import { listFiles, startService } from "./test-support/harness.js";
 import { exited, type ServiceProcess, serveProcess } from "./test-support/service-process.js";
+import { sleep, waitFor } from "../scripts/test-support/wait-for.js";
 
 const KEY = "callback-key-for-tests";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 
 interface Received {
@@ -77,8 +77,7 @@ describe("callbacks", () => {
     closers.push(() => h.stop());
     await replayFlv(FIXTURES["av-h264-aac-3s"].path, `${h.url("live", "cb")}?token=abc&x=1`);
     await h.closed("cb");
-    const deadline = Date.now() + 45_000;
-    while (rx.got.filter((g) => g.answered === 200).length === 0 && Date.now() < deadline) await sleep(250);
+    await waitFor(() => rx.got.some((g) => g.answered === 200), { timeoutMs: 45_000, intervalMs: 250, what: "an accepted callback" });
     const attempts = rx.got.filter((g) => g.body.event_type === 100);
     expect(attempts.map((a) => a.answered)).toEqual([500, 500, 0, 200]);
     const accepted = attempts.filter((a) => a.answered === 200);
@@ -134,8 +133,8 @@ describe("callbacks", () => {
     };
     const first = await serve(dataDir, config);
     await replayFlv(FIXTURES["av-h264-aac-3s"].path, `rtmp://127.0.0.1:${first.rtmp}/live/k`);
-    while (!first.log().includes('"file complete"')) await sleep(50);
-    await sleep(300);
+    // The first attempt proves the callback is in the durable outbox before the kill.
+    await waitFor(() => first.log().includes('"file complete"') && rx.got.length > 0, { timeoutMs: 30_000, intervalMs: 50, what: "the first callback attempt" });
     first.child.kill("SIGKILL");
     await exited(first.child);
     const fileIds = new Set(rx.got.map((g) => g.body.file_id));
@@ -143,8 +142,7 @@ describe("callbacks", () => {
     accept = true;
     const second = await serve(dataDir, config);
     try {
-      const deadline = Date.now() + 15_000;
-      while (!rx.got.some((g) => g.answered === 200) && Date.now() < deadline) await sleep(100);
+      await waitFor(() => rx.got.some((g) => g.answered === 200), { timeoutMs: 15_000, intervalMs: 100, what: "the callback accepted after the restart" });
       const ok = rx.got.filter((g) => g.answered === 200);
       expect(ok).toHaveLength(1);
       if (fileIds.size > 0) expect(fileIds.has(ok[0]!.body.file_id)).toBe(true);

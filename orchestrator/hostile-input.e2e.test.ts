@@ -27,6 +27,7 @@ import { videoFrameHashes } from "../scripts/test-support/media-check.js";
 import { replayFlv } from "./cli/replay.js";
 import { callOk, type Harness, listFiles, startService } from "./test-support/harness.js";
 import { Rng } from "../scripts/test-support/seeded-random.js";
+import { sleep, waitFor } from "../scripts/test-support/wait-for.js";
 
 const SEED = (process.env["FUZZ_SEED"] ? Number(process.env["FUZZ_SEED"]) : 0x5eed1e55) >>> 0;
 const SEED_HEX = `0x${SEED.toString(16)}`;
@@ -44,7 +45,6 @@ const ON = { Enable: 1 as const, RecordInterval: 1800 };
 /** Pushes no rule matches (the fuzz sessions) record FLV only: no ffmpeg per push. */
 const FLV_ONLY = { FlvParam: ON, HlsParam: OFF, Mp4Param: OFF, AacParam: OFF };
 const SAFE_NAME = /^[A-Za-z0-9._~-]{1,128}$/;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------
 // Seeded PRNG
@@ -151,14 +151,6 @@ class RawClient {
         const info = v[3];
         return typeof info === "object" && info !== null && !Array.isArray(info) && !(info instanceof Date) && typeof info["code"] === "string" ? info["code"] : "";
       });
-  }
-
-  async until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const start = Date.now();
-    while (!cond()) {
-      if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(10);
-    }
   }
 
   /** Resolves with ms until the server closed the socket, or "open" after `timeoutMs` (then destroys it). */
@@ -360,11 +352,7 @@ describe(`hostile input against the running service (seed ${SEED_HEX})`, () => {
       (r) => r,
       (err: unknown) => err,
     );
-    const start = Date.now();
-    while (!h.service.livePushes().some((p) => p.stream === "good")) {
-      if (Date.now() - start > 10_000) throw new Error("the good stream never started");
-      await sleep(20);
-    }
+    await waitFor(() => h.service.livePushes().some((p) => p.stream === "good"), { what: "the good stream to start" });
     const lag = lagMonitor();
     let rssPeak = rssBefore;
     const rssTimer = setInterval(() => {
@@ -500,7 +488,7 @@ describe(`hostile input against the running service (seed ${SEED_HEX})`, () => {
       await c.handshaken;
       const sentAt = Date.now();
       c.command(3, 0, "connect", 1, { app: `${"/".repeat(65_534)}x`, tcUrl: `rtmp://127.0.0.1:${port}/live` });
-      await c.until(() => c.commands().some((v) => v[0] === "_result"), 10_000, "connect _result");
+      await waitFor(() => c.commands().some((v) => v[0] === "_result"), { timeoutMs: 10_000, intervalMs: 10, what: "connect _result" });
       const answeredMs = Date.now() - sentAt;
       c.destroy();
       return answeredMs;

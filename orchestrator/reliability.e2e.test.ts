@@ -15,8 +15,8 @@ import { txSecretFor } from "./auth/push-auth.js";
 import { replayFlv } from "./cli/replay.js";
 import { type Harness, listFiles, startService } from "./test-support/harness.js";
 import { exited, serveProcess } from "./test-support/service-process.js";
+import { sleep, waitFor } from "../scripts/test-support/wait-for.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const every = (n: number) => ({ Enable: 1 as const, RecordInterval: n });
 const OFF = { Enable: 0 as const, RecordInterval: 60 };
 
@@ -71,11 +71,10 @@ describe("a stalled ffmpeg", () => {
     const { readFile } = await import("node:fs/promises");
     const tags = parseFlv(await readFile(source)).tags;
     for (const t of tags.slice(0, 50)) publisher.sendTag(t);
-    for (let i = 0; i < 50 && pids.length === 0; i++) {
-      await sleep(100);
-      pids = findFfmpeg();
-    }
-    expect(pids.length).toBeGreaterThan(0);
+    pids = await waitFor(() => {
+      const found = findFfmpeg();
+      return found.length > 0 ? found : undefined;
+    }, { intervalMs: 100, what: "the stuck stream's ffmpeg" });
     for (const pid of pids) process.kill(pid, "SIGSTOP");
     try {
       // Ten times the fixture at 25x real time: the disk keeps up, the stopped ffmpeg cannot

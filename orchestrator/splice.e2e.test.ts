@@ -11,6 +11,7 @@ import { hlsPlaylist, videoFrameHashes } from "../scripts/test-support/media-che
 import { replayFlv } from "./cli/replay.js";
 import { launchChromium, serveStatic } from "./test-support/browser.js";
 import { type Harness, listFiles, startService } from "./test-support/harness.js";
+import { sleep, waitFor } from "../scripts/test-support/wait-for.js";
 
 const OFF = { Enable: 0 as const, RecordInterval: 1800 };
 const hlsOnly = (flowContinue: number) => ({
@@ -20,7 +21,6 @@ const hlsOnly = (flowContinue: number) => ({
   HlsParam: { Enable: 1 as const, RecordInterval: 1800 },
   HlsSpecialParam: { FlowContinueDuration: flowContinue },
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const A = FIXTURES["av-h264-aac-10s-720x480"].path;
 const C = FIXTURES["av-h264-aac-20s"].path; // 640x360: a different resolution
 
@@ -59,7 +59,8 @@ describe("auto-spliced HLS", () => {
       expect(livePl.segments.filter((s) => s.discontinuity)).toHaveLength(i);
     }
     expect(h.files.filter((f) => f.format === "hls")).toHaveLength(0);
-    await sleep(10_500);
+    // The window (D = 10 s) passes, then the playlist is finished, catalogued and reported.
+    await waitFor(() => h.files.some((f) => f.format === "hls"), { timeoutMs: 30_000, what: "the spliced playlist to be finished" });
     const [path] = await listFiles(dir, "m3u8");
     expect(path).toBeDefined();
     const text = await readFile(path!, "utf8");
@@ -145,7 +146,7 @@ describe("auto-spliced HLS", () => {
     await sleep(4000); // longer than D
     await replayFlv(silent, h.url("live", "gap"));
     await h.closed("gap", 3);
-    await sleep(2500);
+    await waitFor(() => h.files.filter((f) => f.format === "hls").length >= 2, { timeoutMs: 20_000, what: "both playlists to be finished" });
     const playlists = await listFiles(h.streamDir("live", "gap"), "m3u8");
     expect(playlists).toHaveLength(2);
     const discontinuities = await Promise.all(playlists.map(async (p) => (await hlsPlaylist(p)).segments.filter((s) => s.discontinuity).length));

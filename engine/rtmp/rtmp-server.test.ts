@@ -6,6 +6,7 @@ import { type Amf0Value, decodeAmf0, encodeAmf0, encodeEcmaArray } from "./amf0.
 import { ChunkReader, ChunkWriter, type RtmpMessage } from "./chunk-stream.js";
 import { ClientHandshake } from "./handshake.js";
 import { RtmpPublisher, RtmpPublishRefusedError } from "./rtmp-publisher.js";
+import { waitFor } from "../../scripts/test-support/wait-for.js";
 import { type PublishRequest, type PublishSession, RtmpServer, type RtmpServerOptions } from "./rtmp-server.js";
 
 const servers: RtmpServer[] = [];
@@ -51,13 +52,6 @@ async function startServer(options: RtmpServerOptions = {}, accept = true): Prom
   return h;
 }
 
-async function until(cond: () => boolean, timeoutMs = 3000, what = "condition"): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function publisher(port: number, path = "live/s1"): Promise<RtmpPublisher> {
   const p = await RtmpPublisher.connect(`rtmp://127.0.0.1:${port}/${path}`, { timeoutMs: 3000 });
@@ -129,13 +123,13 @@ class RawClient {
 
   async commandReply(name: string, txn?: number): Promise<Amf0Value[]> {
     let found: Amf0Value[] | undefined;
-    await until(() => {
+    await waitFor(() => {
       found = this.messages
         .filter((m) => m.typeId === 20)
         .map((m) => decodeAmf0(m.payload))
         .find((v) => v[0] === name && (txn === undefined || v[1] === txn));
       return found !== undefined;
-    }, 3000, name);
+    }, { what: name });
     return found!;
   }
 }
@@ -144,7 +138,7 @@ describe("RtmpServer with RtmpPublisher", () => {
   it("delivers every tag unchanged and in order, and ends within 1 s of close()", async () => {
     const h = await startServer();
     const pub = await publisher(h.port, "live/s1?a=b&c=d");
-    await until(() => h.sessions.length === 1);
+    await waitFor(() => h.sessions.length === 1);
     const req = h.requests[0]!;
     expect({ domain: req.domain, app: req.app, stream: req.stream, query: req.query, tcUrl: req.tcUrl }).toEqual({
       domain: "127.0.0.1",
@@ -167,7 +161,7 @@ describe("RtmpServer with RtmpPublisher", () => {
     ];
     for (const t of sent) if (!pub.sendTag(t)) await pub.drain();
     const got = h.tags.get(h.sessions[0]!)!;
-    await until(() => got.length === sent.length, 5000, "all tags");
+    await waitFor(() => got.length === sent.length, { what: "all tags" });
     // onMetaData goes out as @setDataFrame + onMetaData, as real encoders send it.
     const expected = sent.map((t, i) => (i === 0 ? { ...t, data: Buffer.concat([encodeAmf0("@setDataFrame"), meta]) } : t));
     expect(got.map(summary)).toEqual(expected.map(summary));
@@ -175,7 +169,7 @@ describe("RtmpServer with RtmpPublisher", () => {
 
     const closedAt = Date.now();
     await pub.close();
-    await until(() => h.ends.size === 1, 1000, "end");
+    await waitFor(() => h.ends.size === 1, { what: "end" });
     const end = h.ends.get(h.sessions[0]!)!;
     expect(end.at - closedAt).toBeLessThan(1000);
     expect(end.reason).toBe("FCUnpublish");
@@ -205,7 +199,7 @@ describe("RtmpServer with RtmpPublisher", () => {
     await publisher(h.port, "live/other");
     first.sendTag({ type: 9, timestamp: 40, data: Buffer.from([0x17, 0x01]) });
     const got = h.tags.get(h.sessions[0]!)!;
-    await until(() => got.length === 2);
+    await waitFor(() => got.length === 2);
     expect(h.sessions[0]!.ended).toBe(false);
   });
 
@@ -213,10 +207,10 @@ describe("RtmpServer with RtmpPublisher", () => {
     const h = await startServer();
     const a = await publisher(h.port, "live/again");
     await a.close();
-    await until(() => h.ends.size === 1);
+    await waitFor(() => h.ends.size === 1);
     const b = await publisher(h.port, "live/again");
     b.sendTag({ type: 8, timestamp: 5, data: Buffer.from([1]) });
-    await until(() => h.tags.get(h.sessions[1]!)?.length === 1);
+    await waitFor(() => h.tags.get(h.sessions[1]!)?.length === 1);
     expect(h.sessions[1]).not.toBe(h.sessions[0]);
     expect(h.sessions[1]!.sessionId).not.toBe(h.sessions[0]!.sessionId);
     expect(h.tags.get(h.sessions[0]!)).toEqual([]);
@@ -225,13 +219,13 @@ describe("RtmpServer with RtmpPublisher", () => {
   it("lets an end listener accept the same stream again right away", async () => {
     const h = await startServer();
     const a = await publisher(h.port, "live/handover");
-    await until(() => h.sessions.length === 1);
+    await waitFor(() => h.sessions.length === 1);
     let publishingAtEnd: string[] | undefined;
     h.sessions[0]!.on("end", () => {
       publishingAtEnd = h.server.publishing;
     });
     h.sessions[0]!.close();
-    await until(() => a.closed, 3000, "kicked publisher to be closed");
+    await waitFor(() => a.closed, { what: "kicked publisher to be closed" });
     expect(h.ends.get(h.sessions[0]!)!.reason).toBe("closed by server");
     expect(publishingAtEnd).toEqual([]);
     h.sessions[0]!.close(); // idempotent
@@ -270,10 +264,10 @@ describe("RtmpServer with RtmpPublisher", () => {
     const h = await startServer({ idleTimeoutMs: 300 });
     const pub = await publisher(h.port, "live/idle");
     const start = Date.now();
-    await until(() => h.ends.size === 1, 2000, "idle end");
+    await waitFor(() => h.ends.size === 1, { what: "idle end" });
     expect(h.ends.get(h.sessions[0]!)!.reason).toBe("idle timeout");
     expect(Date.now() - start).toBeGreaterThanOrEqual(250);
-    await until(() => pub.closed);
+    await waitFor(() => pub.closed);
   });
 
   it("close() ends live publishes, destroys sockets and is idempotent", async () => {
@@ -281,7 +275,7 @@ describe("RtmpServer with RtmpPublisher", () => {
     const pub = await publisher(h.port, "live/c");
     await Promise.all([h.server.close(), h.server.close()]);
     expect(h.ends.get(h.sessions[0]!)!.reason).toBe("server closed");
-    await until(() => pub.closed);
+    await waitFor(() => pub.closed);
     await expect(RtmpPublisher.connect(`rtmp://127.0.0.1:${h.port}/live/c`, { timeoutMs: 1000 })).rejects.toMatchObject({
       code: "RTMP_CONNECT_FAILED",
     });
@@ -342,7 +336,7 @@ describe("RtmpServer robustness", () => {
 
     for (const t of sent.slice(30)) pub.sendTag(t);
     const got = h.tags.get(h.sessions[0]!)!;
-    await until(() => got.length === sent.length);
+    await waitFor(() => got.length === sent.length);
     expect(got.map(summary)).toEqual(sent.map(summary));
     expect(h.sessions[0]!.ended).toBe(false);
     for (const code of ["RTMP_BAD_HANDSHAKE", "RTMP_BAD_CHUNK", "AMF_TRUNCATED", "RTMP_MESSAGE_TOO_LARGE"]) {
@@ -393,11 +387,11 @@ describe("RtmpServer robustness", () => {
     const req = h.requests[0]!;
     expect([req.domain, req.app, req.stream, req.query, req.tcUrl]).toEqual(["localhost", "live", "cam", "token=abc&x=1", "::garbage::"]);
     c.socket.write(w.encode(4, { typeId: 8, streamId: 1, timestamp: 0, payload: Buffer.alloc(5000) }));
-    await until(() => c.messages.some((m) => m.typeId === 3), 3000, "acknowledgement");
+    await waitFor(() => c.messages.some((m) => m.typeId === 3), { what: "acknowledgement" });
     const ack = c.messages.find((m) => m.typeId === 3)!;
     expect(ack.payload.readUInt32BE(0)).toBeGreaterThanOrEqual(4096);
     c.command(1, "deleteStream", 4, null, 1);
-    await until(() => h.ends.size === 1);
+    await waitFor(() => h.ends.size === 1);
     expect(h.ends.get(h.sessions[0]!)!.reason).toBe("deleteStream");
   });
 });
@@ -451,7 +445,7 @@ describe("RtmpServer with ffmpeg", () => {
     expect(stderr).toBe("");
     expect(exitCode).toBe(0);
 
-    await until(() => h.ends.size === 1, 1000, "end after ffmpeg exit");
+    await waitFor(() => h.ends.size === 1, { what: "end after ffmpeg exit" });
     const session = h.sessions[0]!;
     expect(h.ends.get(session)!.at - exitedAt).toBeLessThan(1000);
     const req = h.requests[0]!;

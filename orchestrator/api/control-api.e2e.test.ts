@@ -10,6 +10,7 @@ import { FIXTURES } from "../../fixtures/fixtures.js";
 import { videoFrameHashes } from "../../scripts/test-support/media-check.js";
 import { replayFlv } from "../cli/replay.js";
 import { callApi, callOk, type Harness, listFiles, startService } from "../test-support/harness.js";
+import { sleep, waitFor } from "../../scripts/test-support/wait-for.js";
 
 const SECRET_ID = "AKIDtestrecorder";
 const SECRET_KEY = "test-secret-key-0123456789";
@@ -17,7 +18,6 @@ const OFF = { Enable: 0 as const, RecordInterval: 1800 };
 /** The config's fallback template records nothing here, so only rules and tasks decide. */
 const NOTHING = { FlvParam: OFF, HlsParam: OFF, Mp4Param: OFF, AacParam: OFF };
 const nowSec = () => Math.floor(Date.now() / 1000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function extensions(h: Harness, stream: string): Promise<string[]> {
   const names = await readdir(h.streamDir("live", stream)).catch(() => [] as string[]);
@@ -148,7 +148,7 @@ describe("rules and tasks with real pushes", () => {
     const source = FIXTURES["av-h264-aac-3s"].path;
     for (const s of ["cam", "quiet", "special"]) await replayFlv(source, h.url("live", s));
     await Promise.all([h.closed("cam"), h.closed("special")]);
-    await sleep(300);
+    await waitFor(() => ["cam", "special"].every((s) => h.files.some((f) => f.stream === s)), { what: "the files of cam and special" });
     expect(await extensions(h, "cam")).toEqual(["flv"]);
     expect(await extensions(h, "quiet")).toEqual([]);
     expect(await extensions(h, "special")).toEqual(["mp4"]);
@@ -159,7 +159,8 @@ describe("rules and tasks with real pushes", () => {
     await callOk(h, "CreateLiveRecordRule", { DomainName: "127.0.0.1", AppName: "live", StreamName: "pin", TemplateId: t });
     const source = FIXTURES["av-h264-aac-3s"].path;
     const first = replayFlv(source, h.url("live", "pin"), { speed: 1 });
-    await sleep(1000);
+    // The push has pinned its template once its recording is attached.
+    await waitFor(() => h.service.livePushes().some((p) => p.stream === "pin" && p.recordings.length > 0), { what: "the pin push recording" });
     await callOk(h, "ModifyLiveRecordTemplate", { TemplateId: t, FlvParam: { Enable: 0 }, AacParam: { Enable: 1, RecordInterval: 60 } });
     await first;
     await h.closed("pin");
@@ -243,8 +244,15 @@ describe("DropLiveStream", () => {
     const h = await startService({ FlvParam: { Enable: 1, RecordInterval: 60 }, HlsParam: OFF, Mp4Param: OFF, AacParam: OFF });
     try {
       const push = replayFlv(FIXTURES["av-h264-aac-20s"].path, h.url("live", "drop"), { speed: 1 }).catch((e: Error) => e);
-      await sleep(2500);
-      const live = (await callOk(h, "DescribeLiveStreamOnlineList", {})) as { OnlineInfo: { StreamName: string; MatchedRule: string; BitrateKbps: number }[] };
+      type Online = { OnlineInfo: { StreamName: string; MatchedRule: string; BitrateKbps: number }[] };
+      const live = await waitFor(
+        async () => {
+          const recording = h.service.livePushes().some((p) => p.stream === "drop" && p.recordings.some((r) => r.state === "recording"));
+          const r = (await callOk(h, "DescribeLiveStreamOnlineList", {})) as Online;
+          return recording && r.OnlineInfo.some((i) => i.BitrateKbps > 50) ? r : undefined;
+        },
+        { what: "drop recording, online with its bitrate" },
+      );
       expect(live.OnlineInfo).toEqual([expect.objectContaining({ StreamName: "drop", MatchedRule: "config recordTemplate (no rule matched)" })]);
       expect(live.OnlineInfo[0]!.BitrateKbps).toBeGreaterThan(50);
       await callOk(h, "DropLiveStream", { DomainName: "127.0.0.1", AppName: "live", StreamName: "drop" });

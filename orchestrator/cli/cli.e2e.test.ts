@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../fixtures/fixtures.js";
 import { videoFrameHashes } from "../../scripts/test-support/media-check.js";
 import { RECORDER_BIN as BIN, serveProcess } from "../test-support/service-process.js";
+import { waitFor } from "../../scripts/test-support/wait-for.js";
 
 
 function run(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -48,10 +49,13 @@ describe("recorder CLI", () => {
 
     const dir = join(dataDir, "recordings", "127.0.0.1", "live", "cli");
     let names: string[] = [];
-    for (let i = 0; i < 100 && !names.some((n) => n.endsWith(".m3u8")); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      names = await readdir(dir).catch(() => []);
-    }
+    await waitFor(
+      async () => {
+        names = await readdir(dir).catch(() => []);
+        return ["flv", "mp4", "aac", "m3u8"].every((ext) => names.some((n) => n.endsWith(`.${ext}`)));
+      },
+      { intervalMs: 100, what: "the four files of live/cli" },
+    );
     expect(names.filter((n) => /\.(flv|mp4|aac|m3u8)$/.test(n)).map((n) => n.split(".").pop()).sort()).toEqual(["aac", "flv", "m3u8", "mp4"]);
     const flv = names.find((n) => n.endsWith(".flv"))!;
     expect(await videoFrameHashes(join(dir, flv))).toEqual(await videoFrameHashes(source));

@@ -10,9 +10,9 @@ import { FIXTURES } from "../../fixtures/fixtures.js";
 import { hlsPlaylist } from "../../scripts/test-support/media-check.js";
 import { replayFlv } from "../cli/replay.js";
 import { callApi, callOk, type Harness, listFiles, startService } from "../test-support/harness.js";
+import { waitFor } from "../../scripts/test-support/wait-for.js";
 
 const every = (n: number, StorageTime = 0) => ({ Enable: 1 as const, RecordInterval: n, StorageTime });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface MediaInfo {
   FileId: string;
@@ -142,8 +142,10 @@ describe("retention (StorageTime)", () => {
       await h.closed("keep");
       const dir = h.streamDir("live", "keep");
       expect(await listFiles(dir, "flv")).toHaveLength(1);
-      await sleep(3000);
-      expect(await listFiles(dir, "flv")).toHaveLength(0);
+      // The sweep (every second) deletes the expired FLV and its row.
+      await waitFor(async () => (await listFiles(dir, "flv")).length === 0 && (await h.service.catalog.listRecordings({ stream: "keep" })).every((r) => r.format !== "flv"), {
+        what: "the expired FLV and its row to be swept",
+      });
       expect(await listFiles(dir, "mp4")).toHaveLength(1);
       const rows = await h.service.catalog.listRecordings({ stream: "keep" });
       expect(rows.map((r) => r.format)).toEqual(["mp4"]);
