@@ -1,10 +1,11 @@
 /** Callback delivery (pending / delivered / failed with the last error, retry), and callback templates and rules. */
 import { useState } from "preact/hooks";
-import type { ApiError } from "../api/client";
 import { type CallbackDelivery, type CallbackRule, type CallbackTemplate, type DeliveryStatus, NOTIFY_URL_FIELDS, type NotifyUrlField } from "../api/types";
 import { unixTime } from "../format";
-import { Badge, ConfirmButton, Empty, ErrorBanner, Field, Notice, PageHeader, Select } from "../ui/components";
-import { asApiError, useApi, useFormError, useLoad } from "../ui/hooks";
+import { Badge, ConfirmButton, ErrorBanner, Field, PageHeader } from "../ui/components";
+import { useAction, useApi, useFormError, useLoad } from "../ui/hooks";
+import { Pager, ResourceTable } from "../ui/resource-table";
+import { boundTemplateColumn, domainColumn, RuleForm, templateColumns, templateNames } from "../ui/templates-and-rules";
 
 const PAGE_SIZE = 20;
 const EVENT_NAMES: Record<number, string> = { 100: "recording file", 332: "recording status" };
@@ -30,8 +31,6 @@ function Deliveries() {
   const api = useApi();
   const [status, setStatus] = useState<DeliveryStatus | "">("");
   const [offset, setOffset] = useState(0);
-  const [notice, setNotice] = useState("");
-  const [actionError, setActionError] = useState<ApiError | undefined>(undefined);
   const list = useLoad(
     () =>
       api.call<{ TotalCount: number; DeliverySet: CallbackDelivery[]; Counts: Record<DeliveryStatus, number> }>("DescribeCallbackDeliveries", {
@@ -42,6 +41,7 @@ function Deliveries() {
     [status, offset],
     3000,
   );
+  const action = useAction(list.reload);
   const counts = list.data?.Counts;
   const rows = list.data?.DeliverySet ?? [];
   const total = list.data?.TotalCount ?? 0;
@@ -75,84 +75,62 @@ function Deliveries() {
         {tab("delivered", "Delivered", counts?.delivered)}
         {tab("failed", "Failed", counts?.failed)}
       </div>
-      <ErrorBanner error={list.error ?? actionError} />
-      {notice && <Notice>{notice}</Notice>}
-      {list.data && rows.length === 0 && <Empty>No delivery{status ? ` ${status}` : ""}.</Empty>}
-      {rows.length > 0 && (
-        <table class="table deliveries">
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>Event</th>
-              <th>Receiver</th>
-              <th>Status</th>
-              <th>Attempts</th>
-              <th>Last error</th>
-              <th>Created</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((d) => (
-              <tr key={d.DeliveryId} data-delivery={d.DeliveryId} data-status={d.Status}>
-                <td class="num">{d.DeliveryId}</td>
-                <td>
-                  <div>
-                    {d.EventType} {EVENT_NAMES[d.EventType] ?? ""}
-                  </div>
-                  <div class="muted small">{describeEvent(d.Body)}</div>
-                  {d.FileId && <div class="muted small mono">file {d.FileId}</div>}
-                </td>
-                <td class="mono small url">{d.Url}</td>
-                <td>
-                  <Badge kind={d.Status}>{d.Status}</Badge>
-                  {d.Status === "pending" && d.NextAttemptTime > 0 && <div class="muted small">next {unixTime(d.NextAttemptTime)}</div>}
-                  {d.Status === "delivered" && <div class="muted small">{unixTime(d.DeliveredTime)}</div>}
-                </td>
-                <td class="num">{d.Attempts}</td>
-                <td class="small last-error">{d.LastError || <span class="muted">none</span>}</td>
-                <td class="small">{unixTime(d.CreateTime)}</td>
-                <td class="actions">
-                  {d.Status !== "delivered" && (
-                    <button
-                      type="button"
-                      class="btn"
-                      onClick={async () => {
-                        setActionError(undefined);
-                        setNotice("");
-                        try {
-                          await api.call("RetryCallbackDelivery", { DeliveryId: d.DeliveryId });
-                          setNotice(`Delivery ${d.DeliveryId} queued again.`);
-                        } catch (err) {
-                          setActionError(asApiError(err));
-                        }
-                        await list.reload();
-                        // The send happens in the background: look again shortly.
-                        setTimeout(() => void list.reload(), 800);
-                      }}
-                    >
-                      {d.Status === "failed" ? "Retry" : "Send now"}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {total > PAGE_SIZE && (
-        <div class="pager">
-          <span class="muted small">
-            {offset + 1}–{offset + rows.length} of {total}
-          </span>
-          <button type="button" class="btn" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
-            Previous
-          </button>
-          <button type="button" class="btn" disabled={offset + rows.length >= total} onClick={() => setOffset(offset + PAGE_SIZE)}>
-            Next
-          </button>
-        </div>
-      )}
+      <ResourceTable
+        rows={list.data?.DeliverySet}
+        error={list.error ?? action.error}
+        notice={action.notice}
+        empty={`No delivery${status ? ` ${status}` : ""}.`}
+        class="deliveries"
+        rowKey={(d) => d.DeliveryId}
+        rowAttributes={(d) => ({ "data-delivery": d.DeliveryId, "data-status": d.Status })}
+        columns={[
+          { header: "ID", class: "num", cell: (d) => d.DeliveryId },
+          {
+            header: "Event",
+            cell: (d) => (
+              <>
+                <div>
+                  {d.EventType} {EVENT_NAMES[d.EventType] ?? ""}
+                </div>
+                <div class="muted small">{describeEvent(d.Body)}</div>
+                {d.FileId && <div class="muted small mono">file {d.FileId}</div>}
+              </>
+            ),
+          },
+          { header: "Receiver", class: "mono small url", cell: (d) => d.Url },
+          {
+            header: "Status",
+            cell: (d) => (
+              <>
+                <Badge kind={d.Status}>{d.Status}</Badge>
+                {d.Status === "pending" && d.NextAttemptTime > 0 && <div class="muted small">next {unixTime(d.NextAttemptTime)}</div>}
+                {d.Status === "delivered" && <div class="muted small">{unixTime(d.DeliveredTime)}</div>}
+              </>
+            ),
+          },
+          { header: "Attempts", class: "num", cell: (d) => d.Attempts },
+          { header: "Last error", class: "small last-error", cell: (d) => d.LastError || <span class="muted">none</span> },
+          { header: "Created", class: "small", cell: (d) => unixTime(d.CreateTime) },
+          {
+            class: "actions",
+            cell: (d) =>
+              d.Status !== "delivered" && (
+                <button
+                  type="button"
+                  class="btn"
+                  onClick={async () => {
+                    await action.run(() => api.call("RetryCallbackDelivery", { DeliveryId: d.DeliveryId }), `Delivery ${d.DeliveryId} queued again.`);
+                    // The send happens in the background: look again shortly.
+                    setTimeout(() => void list.reload(), 800);
+                  }}
+                >
+                  {d.Status === "failed" ? "Retry" : "Send now"}
+                </button>
+              ),
+          },
+        ]}
+      />
+      {total > PAGE_SIZE && <Pager offset={offset} count={rows.length} total={total} pageSize={PAGE_SIZE} onOffset={setOffset} />}
     </div>
   );
 }
@@ -161,21 +139,9 @@ function CallbackTemplates() {
   const api = useApi();
   const templates = useLoad(() => api.call<{ Templates: CallbackTemplate[] }>("DescribeLiveCallbackTemplates"), []);
   const rules = useLoad(() => api.call<{ Rules: CallbackRule[] }>("DescribeLiveCallbackRules"), []);
-  const [actionError, setActionError] = useState<ApiError | undefined>(undefined);
-  const [notice, setNotice] = useState("");
+  const action = useAction(() => Promise.all([templates.reload(), rules.reload()]));
   const list = templates.data?.Templates ?? [];
-  const names = new Map(list.map((t) => [t.TemplateId, t.TemplateName]));
-  const act = async (what: () => Promise<unknown>, done: string) => {
-    setActionError(undefined);
-    setNotice("");
-    try {
-      await what();
-      setNotice(done);
-    } catch (err) {
-      setActionError(asApiError(err));
-    }
-    await Promise.all([templates.reload(), rules.reload()]);
-  };
+  const names = templateNames(list);
 
   return (
     <div>
@@ -183,73 +149,58 @@ function CallbackTemplates() {
       <p class="muted">
         A domain's (and app's) callback rule picks the template whose URLs receive its events; streams without one use the config's <code>callbacks</code>.
       </p>
-      <ErrorBanner error={templates.error ?? rules.error ?? actionError} />
-      {notice && <Notice>{notice}</Notice>}
-      {list.length > 0 && (
-        <table class="table">
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>Name</th>
-              <th>URLs</th>
-              <th>Key</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((t) => (
-              <tr key={t.TemplateId}>
-                <td class="num">{t.TemplateId}</td>
-                <td>
-                  <div class="strong">{t.TemplateName}</div>
-                  {t.Description && <div class="muted small">{t.Description}</div>}
-                </td>
-                <td class="small">
-                  {NOTIFY_URL_FIELDS.filter((f) => t[f]).map((f) => (
-                    <div key={f}>
-                      <span class="muted">{f}</span> <span class="mono">{t[f]}</span>
-                    </div>
-                  ))}
-                </td>
-                <td>{t.CallbackKey ? "set" : <span class="muted">none</span>}</td>
-                <td class="actions">
-                  <ConfirmButton label="Delete" danger onConfirm={() => act(() => api.call("DeleteLiveCallbackTemplate", { TemplateId: t.TemplateId }), `Callback template ${t.TemplateName} deleted.`)} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <CallbackTemplateForm onCreated={() => act(async () => undefined, "Callback template created.")} />
-      {(rules.data?.Rules ?? []).length > 0 && (
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Domain</th>
-              <th>App</th>
-              <th>Template</th>
-              <th>Created</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {(rules.data?.Rules ?? []).map((r) => (
-              <tr key={`${r.DomainName}/${r.AppName}`}>
-                <td class="mono">{r.DomainName}</td>
-                <td>{r.AppName || <span class="muted">any</span>}</td>
-                <td>
-                  #{r.TemplateId} {names.get(r.TemplateId) ?? ""}
-                </td>
-                <td class="small">{r.CreateTime}</td>
-                <td class="actions">
-                  <ConfirmButton label="Unbind" danger onConfirm={() => act(() => api.call("DeleteLiveCallbackRule", { DomainName: r.DomainName, AppName: r.AppName }), "Callback rule deleted.")} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <CallbackRuleForm templates={list} onCreated={() => act(async () => undefined, "Callback rule created.")} />
+      <ResourceTable
+        rows={list}
+        error={templates.error ?? rules.error ?? action.error}
+        notice={action.notice}
+        rowKey={(t) => t.TemplateId}
+        columns={[
+          ...templateColumns<CallbackTemplate>(),
+          {
+            header: "URLs",
+            class: "small",
+            cell: (t) =>
+              NOTIFY_URL_FIELDS.filter((f) => t[f]).map((f) => (
+                <div key={f}>
+                  <span class="muted">{f}</span> <span class="mono">{t[f]}</span>
+                </div>
+              )),
+          },
+          { header: "Key", cell: (t) => (t.CallbackKey ? "set" : <span class="muted">none</span>) },
+          {
+            class: "actions",
+            cell: (t) => <ConfirmButton label="Delete" danger onConfirm={() => action.run(() => api.call("DeleteLiveCallbackTemplate", { TemplateId: t.TemplateId }), `Callback template ${t.TemplateName} deleted.`)} />,
+          },
+        ]}
+      />
+      <CallbackTemplateForm onCreated={() => action.run(async () => undefined, "Callback template created.")} />
+      <ResourceTable
+        rows={rules.data?.Rules ?? []}
+        rowKey={(r) => `${r.DomainName}/${r.AppName}`}
+        columns={[
+          domainColumn(),
+          { header: "App", cell: (r) => r.AppName || <span class="muted">any</span> },
+          boundTemplateColumn(names),
+          { header: "Created", class: "small", cell: (r) => r.CreateTime },
+          {
+            class: "actions",
+            cell: (r) => <ConfirmButton label="Unbind" danger onConfirm={() => action.run(() => api.call("DeleteLiveCallbackRule", { DomainName: r.DomainName, AppName: r.AppName }), "Callback rule deleted.")} />,
+          },
+        ]}
+      />
+      <RuleForm
+        title="New callback rule"
+        heading="h3"
+        class="panel form"
+        grid="grid four"
+        withStream={false}
+        templates={list}
+        noTemplate="(create a callback template first)"
+        send={async (rule) => {
+          await api.call("CreateLiveCallbackRule", rule);
+          await action.run(async () => undefined, "Callback rule created.");
+        }}
+      />
     </div>
   );
 }
@@ -265,22 +216,16 @@ function CallbackTemplateForm({ onCreated }: { onCreated: () => Promise<void> })
     <form
       class="panel form"
       aria-label="New callback template"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        form.setError(undefined);
-        try {
-          const body: Record<string, unknown> = { TemplateName: name, Description: description, CallbackKey: key };
-          for (const f of NOTIFY_URL_FIELDS) if (urls[f]) body[f] = urls[f];
-          await api.call("CreateLiveCallbackTemplate", body);
-          setName("");
-          setDescription("");
-          setKey("");
-          setUrls({});
-          await onCreated();
-        } catch (err) {
-          form.setError(err);
-        }
-      }}
+      onSubmit={form.submit(async () => {
+        const body: Record<string, unknown> = { TemplateName: name, Description: description, CallbackKey: key };
+        for (const f of NOTIFY_URL_FIELDS) if (urls[f]) body[f] = urls[f];
+        await api.call("CreateLiveCallbackTemplate", body);
+        setName("");
+        setDescription("");
+        setKey("");
+        setUrls({});
+        await onCreated();
+      })}
     >
       <h3>New callback template</h3>
       <ErrorBanner error={form.error} />
@@ -301,54 +246,9 @@ function CallbackTemplateForm({ onCreated }: { onCreated: () => Promise<void> })
         </div>
       </details>
       <div class="form-actions">
-        <button type="submit" class="btn primary">
+        <button type="submit" class="btn primary" disabled={form.busy}>
           Create callback template
         </button>
-      </div>
-    </form>
-  );
-}
-
-function CallbackRuleForm({ templates, onCreated }: { templates: CallbackTemplate[]; onCreated: () => Promise<void> }) {
-  const api = useApi();
-  const [domain, setDomain] = useState(location.hostname);
-  const [app, setApp] = useState("");
-  const [templateId, setTemplateId] = useState("");
-  const form = useFormError();
-  const chosen = templateId || String(templates[0]?.TemplateId ?? "");
-  return (
-    <form
-      class="panel form"
-      aria-label="New callback rule"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        form.setError(undefined);
-        try {
-          await api.call("CreateLiveCallbackRule", { DomainName: domain, AppName: app, TemplateId: chosen === "" ? 0 : Number(chosen) });
-          await onCreated();
-        } catch (err) {
-          form.setError(err);
-        }
-      }}
-    >
-      <h3>New callback rule</h3>
-      <ErrorBanner error={form.error} />
-      <div class="grid four">
-        <Field label="Domain" name="DomainName" value={domain} onValue={setDomain} error={form.about("DomainName")} />
-        <Field label="App" name="AppName" value={app} onValue={setApp} error={form.about("AppName")} hint="empty = any" />
-        <Select
-          label="Template"
-          name="TemplateId"
-          value={chosen}
-          onValue={setTemplateId}
-          options={templates.length === 0 ? [{ value: "", label: "(create a callback template first)" }] : templates.map((t) => ({ value: String(t.TemplateId), label: `#${t.TemplateId} ${t.TemplateName}` }))}
-          error={form.about("TemplateId")}
-        />
-        <div class="form-actions bottom">
-          <button type="submit" class="btn primary">
-            Bind
-          </button>
-        </div>
       </div>
     </form>
   );

@@ -1,10 +1,10 @@
 /** Recordings: search (stream, time range, format), play in the page, download, delete. */
 import { useState } from "preact/hooks";
-import type { ApiError } from "../api/client";
 import type { MediaInfo } from "../api/types";
 import { bytes, codec, dateTime, FORMAT_LABEL, isoFromDateTimeLocal, seconds } from "../format";
-import { Badge, ConfirmButton, Empty, ErrorBanner, Field, Notice, PageHeader, Select } from "../ui/components";
-import { asApiError, useApi, useLoad } from "../ui/hooks";
+import { Badge, ConfirmButton, Field, PageHeader, Select } from "../ui/components";
+import { useAction, useApi, useLoad } from "../ui/hooks";
+import { Pager, ResourceTable } from "../ui/resource-table";
 import { Player, playableUrl } from "../ui/player";
 
 const PAGE_SIZE = 20;
@@ -39,9 +39,8 @@ export function RecordingsPage() {
   const [form, setForm] = useState<Query>(EMPTY);
   const [query, setQuery] = useState<Query>(EMPTY);
   const [playing, setPlaying] = useState<MediaInfo | undefined>(undefined);
-  const [notice, setNotice] = useState("");
-  const [actionError, setActionError] = useState<ApiError | undefined>(undefined);
   const result = useLoad(() => api.call<{ TotalCount: number; MediaInfoSet: MediaInfo[] }>("SearchMedia", searchRequest(query)), [query]);
+  const action = useAction(result.reload);
   const items = result.data?.MediaInfoSet ?? [];
   const total = result.data?.TotalCount ?? 0;
   const set = (patch: Partial<Query>) => setForm({ ...form, ...patch });
@@ -59,7 +58,7 @@ export function RecordingsPage() {
         aria-label="Search recordings"
         onSubmit={(e) => {
           e.preventDefault();
-          setNotice("");
+          action.setNotice("");
           setQuery({ ...form, offset: 0 });
         }}
       >
@@ -107,94 +106,81 @@ export function RecordingsPage() {
           </button>
         </div>
       </form>
-      <ErrorBanner error={result.error ?? actionError} />
-      {notice && <Notice>{notice}</Notice>}
-      {result.data && items.length === 0 && <Empty>No recording matches.</Empty>}
-      {items.length > 0 && (
-        <>
-          <table class="table recordings">
-            <thead>
-              <tr>
-                <th>File</th>
-                <th>Stream</th>
-                <th>Format</th>
-                <th>Recorded</th>
-                <th>Length</th>
-                <th>Size</th>
-                <th>Media</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((m) => {
-                const info = m.BasicInfo.SourceInfo.LiveRecordInfo;
-                // An AAC file holds the audio only, whatever the stream carried.
-                const v = m.BasicInfo.Type === "aac" ? undefined : m.MetaData.VideoStreamSet[0];
-                const a = m.MetaData.AudioStreamSet[0];
-                return (
-                  <tr key={m.FileId} data-file-id={m.FileId} data-type={m.BasicInfo.Type} class={playing?.FileId === m.FileId ? "selected" : undefined}>
-                    <td class="mono small file-name" title={m.BasicInfo.MediaUrl}>
-                      {m.BasicInfo.Name}.{m.BasicInfo.Type}
-                    </td>
-                    <td class="mono small">
-                      {info.Domain}/{info.Path}/{info.StreamId}
-                    </td>
-                    <td>
-                      <Badge kind="format">{FORMAT_LABEL[m.BasicInfo.Type] ?? m.BasicInfo.Type}</Badge>
-                    </td>
-                    <td class="small">{dateTime(info.RecordStartTime)}</td>
-                    <td class="num">{seconds(m.MetaData.Duration)}</td>
-                    <td class="num">{bytes(m.MetaData.Size)}</td>
-                    <td class="small">
-                      {v && (
-                        <div>
-                          {codec(v.Codec)} {v.Width > 0 && `${v.Width}×${v.Height}`}
-                        </div>
-                      )}
-                      {a && <div>{codec(a.Codec)}</div>}
-                    </td>
-                    <td class="actions">
-                      <button type="button" class="btn primary" onClick={() => setPlaying(m)}>
-                        Play
-                      </button>
-                      <a class="btn" href={playableUrl(m.BasicInfo.MediaUrl)} download>
-                        Download
-                      </a>
-                      <ConfirmButton
-                        label="Delete"
-                        danger
-                        onConfirm={async () => {
-                          setActionError(undefined);
-                          setNotice("");
-                          try {
-                            await api.call("DeleteMedia", { FileId: m.FileId });
-                            if (playing?.FileId === m.FileId) setPlaying(undefined);
-                            setNotice(`${m.BasicInfo.Name}.${m.BasicInfo.Type} deleted.`);
-                          } catch (err) {
-                            setActionError(asApiError(err));
-                          }
-                          await result.reload();
-                        }}
-                      />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          <div class="pager">
-            <span class="muted small">
-              {query.offset + 1}–{query.offset + items.length} of {total}
-            </span>
-            <button type="button" class="btn" disabled={query.offset === 0} onClick={() => setQuery({ ...query, offset: Math.max(0, query.offset - PAGE_SIZE) })}>
-              Previous
-            </button>
-            <button type="button" class="btn" disabled={query.offset + items.length >= total} onClick={() => setQuery({ ...query, offset: query.offset + PAGE_SIZE })}>
-              Next
-            </button>
-          </div>
-        </>
-      )}
+      <ResourceTable
+        rows={result.data?.MediaInfoSet}
+        error={result.error ?? action.error}
+        notice={action.notice}
+        empty="No recording matches."
+        class="recordings"
+        rowKey={(m) => m.FileId}
+        rowAttributes={(m) => ({ "data-file-id": m.FileId, "data-type": m.BasicInfo.Type, class: playing?.FileId === m.FileId ? "selected" : undefined })}
+        columns={[
+          {
+            header: "File",
+            class: "mono small file-name",
+            title: (m) => m.BasicInfo.MediaUrl,
+            cell: (m) => (
+              <>
+                {m.BasicInfo.Name}.{m.BasicInfo.Type}
+              </>
+            ),
+          },
+          {
+            header: "Stream",
+            class: "mono small",
+            cell: ({ BasicInfo: { SourceInfo: { LiveRecordInfo: info } } }) => (
+              <>
+                {info.Domain}/{info.Path}/{info.StreamId}
+              </>
+            ),
+          },
+          { header: "Format", cell: (m) => <Badge kind="format">{FORMAT_LABEL[m.BasicInfo.Type] ?? m.BasicInfo.Type}</Badge> },
+          { header: "Recorded", class: "small", cell: (m) => dateTime(m.BasicInfo.SourceInfo.LiveRecordInfo.RecordStartTime) },
+          { header: "Length", class: "num", cell: (m) => seconds(m.MetaData.Duration) },
+          { header: "Size", class: "num", cell: (m) => bytes(m.MetaData.Size) },
+          { header: "Media", class: "small", cell: mediaCell },
+          {
+            class: "actions",
+            cell: (m) => (
+              <>
+                <button type="button" class="btn primary" onClick={() => setPlaying(m)}>
+                  Play
+                </button>
+                <a class="btn" href={playableUrl(m.BasicInfo.MediaUrl)} download>
+                  Download
+                </a>
+                <ConfirmButton
+                  label="Delete"
+                  danger
+                  onConfirm={() =>
+                    action.run(async () => {
+                      await api.call("DeleteMedia", { FileId: m.FileId });
+                      if (playing?.FileId === m.FileId) setPlaying(undefined);
+                    }, `${m.BasicInfo.Name}.${m.BasicInfo.Type} deleted.`)
+                  }
+                />
+              </>
+            ),
+          },
+        ]}
+      />
+      {items.length > 0 && <Pager offset={query.offset} count={items.length} total={total} pageSize={PAGE_SIZE} onOffset={(offset) => setQuery({ ...query, offset })} />}
     </section>
+  );
+}
+
+function mediaCell(m: MediaInfo) {
+  // An AAC file holds the audio only, whatever the stream carried.
+  const v = m.BasicInfo.Type === "aac" ? undefined : m.MetaData.VideoStreamSet[0];
+  const a = m.MetaData.AudioStreamSet[0];
+  return (
+    <>
+      {v && (
+        <div>
+          {codec(v.Codec)} {v.Width > 0 && `${v.Width}×${v.Height}`}
+        </div>
+      )}
+      {a && <div>{codec(a.Codec)}</div>}
+    </>
   );
 }

@@ -1,10 +1,11 @@
 /** Record tasks: create one for a time window (date-time pickers), stop or delete it, list a window's tasks. */
 import { useState } from "preact/hooks";
-import type { ApiError } from "../api/client";
 import type { RecordTask, RecordTemplate } from "../api/types";
 import { fromDateTimeLocal, toDateTimeLocal, unixTime } from "../format";
-import { Badge, ConfirmButton, Empty, ErrorBanner, Field, Notice, PageHeader, Select } from "../ui/components";
-import { asApiError, useApi, useFormError, useLoad } from "../ui/hooks";
+import { Badge, ConfirmButton, ErrorBanner, Field, PageHeader, Select } from "../ui/components";
+import { useAction, useApi, useFormError, useLoad } from "../ui/hooks";
+import { ResourceTable } from "../ui/resource-table";
+import { templateNames, templateOption, useRecordTemplates } from "../ui/templates-and-rules";
 
 const DAY = 86_400_000;
 
@@ -20,9 +21,7 @@ export function TasksPage() {
   const [from, setFrom] = useState(() => toDateTimeLocal(new Date(Date.now() - DAY)));
   const [to, setTo] = useState(() => toDateTimeLocal(new Date(Date.now() + 6 * DAY - 60_000)));
   const [query, setQuery] = useState({ from, to });
-  const [saved, setSaved] = useState("");
-  const [actionError, setActionError] = useState<ApiError | undefined>(undefined);
-  const templates = useLoad(() => api.call<{ Templates: RecordTemplate[] }>("DescribeLiveRecordTemplates"), []);
+  const templates = useRecordTemplates();
   const tasks = useLoad(
     async () => {
       const all: RecordTask[] = [];
@@ -43,7 +42,8 @@ export function TasksPage() {
     [query],
     5000,
   );
-  const names = new Map((templates.data?.Templates ?? []).map((t) => [t.TemplateId, t.TemplateName]));
+  const action = useAction(tasks.reload);
+  const names = templateNames(templates.data?.Templates);
   const nowSec = Date.now() / 1000;
 
   return (
@@ -56,7 +56,7 @@ export function TasksPage() {
       <TaskForm
         templates={templates.data?.Templates ?? []}
         onCreated={async (msg) => {
-          setSaved(msg);
+          action.setNotice(msg);
           await tasks.reload();
         }}
       />
@@ -74,80 +74,63 @@ export function TasksPage() {
           Show
         </button>
       </form>
-      <ErrorBanner error={tasks.error ?? actionError} />
-      {saved && <Notice>{saved}</Notice>}
-      {tasks.data && tasks.data.length === 0 && <Empty>No task in this window.</Empty>}
-      {tasks.data && tasks.data.length > 0 && (
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Stream</th>
-              <th>Window</th>
-              <th>Template</th>
-              <th>State</th>
-              <th>Task ID</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {tasks.data.map((t) => {
+      <ResourceTable
+        rows={tasks.data}
+        error={tasks.error ?? action.error}
+        notice={action.notice}
+        empty="No task in this window."
+        rowKey={(t) => t.TaskId}
+        rowAttributes={(t) => ({ "data-task": t.TaskId })}
+        columns={[
+          {
+            header: "Stream",
+            class: "mono",
+            cell: (t) => (
+              <>
+                {t.DomainName}/{t.AppName}/{t.StreamName}
+                {t.Extension && <div class="muted small">{t.Extension}</div>}
+              </>
+            ),
+          },
+          {
+            header: "Window",
+            class: "small",
+            cell: (t) => (
+              <>
+                {unixTime(t.StartTime)} → {unixTime(t.EndTime)}
+              </>
+            ),
+          },
+          { header: "Template", cell: (t) => (t.TemplateId === 0 ? <span class="muted">none (HLS)</span> : `#${t.TemplateId} ${names.get(t.TemplateId) ?? ""}`) },
+          {
+            header: "State",
+            cell: (t) => {
               const st = taskState(t, nowSec);
               return (
-                <tr key={t.TaskId} data-task={t.TaskId}>
-                  <td class="mono">
-                    {t.DomainName}/{t.AppName}/{t.StreamName}
-                    {t.Extension && <div class="muted small">{t.Extension}</div>}
-                  </td>
-                  <td class="small">
-                    {unixTime(t.StartTime)} → {unixTime(t.EndTime)}
-                  </td>
-                  <td>{t.TemplateId === 0 ? <span class="muted">none (HLS)</span> : `#${t.TemplateId} ${names.get(t.TemplateId) ?? ""}`}</td>
-                  <td>
-                    <Badge kind={st.kind}>{st.label}</Badge>
-                    {t.Stopped > 0 && <div class="muted small">at {unixTime(t.Stopped)}</div>}
-                  </td>
-                  <td class="mono small" title={t.TaskId}>
-                    {t.TaskId.slice(0, 12)}…
-                  </td>
-                  <td class="actions">
-                    <ConfirmButton
-                      label="Stop"
-                      confirmLabel="Stop for good"
-                      disabled={t.Stopped > 0 || t.EndTime <= nowSec}
-                      onConfirm={async () => {
-                        setActionError(undefined);
-                        setSaved("");
-                        try {
-                          await api.call("StopRecordTask", { TaskId: t.TaskId });
-                          setSaved("Task stopped.");
-                        } catch (err) {
-                          setActionError(asApiError(err));
-                        }
-                        await tasks.reload();
-                      }}
-                    />
-                    <ConfirmButton
-                      label="Delete"
-                      danger
-                      onConfirm={async () => {
-                        setActionError(undefined);
-                        setSaved("");
-                        try {
-                          await api.call("DeleteRecordTask", { TaskId: t.TaskId });
-                          setSaved("Task deleted.");
-                        } catch (err) {
-                          setActionError(asApiError(err));
-                        }
-                        await tasks.reload();
-                      }}
-                    />
-                  </td>
-                </tr>
+                <>
+                  <Badge kind={st.kind}>{st.label}</Badge>
+                  {t.Stopped > 0 && <div class="muted small">at {unixTime(t.Stopped)}</div>}
+                </>
               );
-            })}
-          </tbody>
-        </table>
-      )}
+            },
+          },
+          { header: "Task ID", class: "mono small", title: (t) => t.TaskId, cell: (t) => <>{t.TaskId.slice(0, 12)}…</> },
+          {
+            class: "actions",
+            cell: (t) => (
+              <>
+                <ConfirmButton
+                  label="Stop"
+                  confirmLabel="Stop for good"
+                  disabled={t.Stopped > 0 || t.EndTime <= nowSec}
+                  onConfirm={() => action.run(() => api.call("StopRecordTask", { TaskId: t.TaskId }), "Task stopped.")}
+                />
+                <ConfirmButton label="Delete" danger onConfirm={() => action.run(() => api.call("DeleteRecordTask", { TaskId: t.TaskId }), "Task deleted.")} />
+              </>
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }
@@ -161,31 +144,21 @@ function TaskForm({ templates, onCreated }: { templates: RecordTemplate[]; onCre
   const [end, setEnd] = useState(() => toDateTimeLocal(new Date(Date.now() + 3_600_000)));
   const [templateId, setTemplateId] = useState("0");
   const [extension, setExtension] = useState("");
-  const [busy, setBusy] = useState(false);
   const form = useFormError();
   return (
     <form
       class="panel form"
       aria-label="New task"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        setBusy(true);
-        form.setError(undefined);
-        try {
-          const body: Record<string, unknown> = { DomainName: domain, AppName: app, StreamName: stream, TemplateId: Number(templateId) };
-          const startSec = fromDateTimeLocal(start);
-          const endSec = fromDateTimeLocal(end);
-          if (startSec !== undefined) body.StartTime = startSec;
-          if (endSec !== undefined) body.EndTime = endSec;
-          if (extension) body.Extension = extension;
-          const r = await api.call<{ TaskId: string }>("CreateRecordTask", body);
-          await onCreated(`Task ${r.TaskId} created.`);
-        } catch (err) {
-          form.setError(err);
-        } finally {
-          setBusy(false);
-        }
-      }}
+      onSubmit={form.submit(async () => {
+        const body: Record<string, unknown> = { DomainName: domain, AppName: app, StreamName: stream, TemplateId: Number(templateId) };
+        const startSec = fromDateTimeLocal(start);
+        const endSec = fromDateTimeLocal(end);
+        if (startSec !== undefined) body.StartTime = startSec;
+        if (endSec !== undefined) body.EndTime = endSec;
+        if (extension) body.Extension = extension;
+        const r = await api.call<{ TaskId: string }>("CreateRecordTask", body);
+        await onCreated(`Task ${r.TaskId} created.`);
+      })}
     >
       <h2>New task</h2>
       <ErrorBanner error={form.error} />
@@ -198,14 +171,14 @@ function TaskForm({ templates, onCreated }: { templates: RecordTemplate[]; onCre
           name="TemplateId"
           value={templateId}
           onValue={setTemplateId}
-          options={[{ value: "0", label: "none (record HLS)" }, ...templates.map((t) => ({ value: String(t.TemplateId), label: `#${t.TemplateId} ${t.TemplateName}` }))]}
+          options={[{ value: "0", label: "none (record HLS)" }, ...templates.map(templateOption)]}
           error={form.about("TemplateId")}
         />
         <Field label="Start (empty = now)" type="datetime-local" name="StartTime" value={start} onValue={setStart} error={form.about("StartTime")} />
         <Field label="End" type="datetime-local" name="EndTime" value={end} onValue={setEnd} error={form.about("EndTime")} hint="within 7 days, at most 24 h after the start" />
         <Field label="Extension" name="Extension" value={extension} onValue={setExtension} error={form.about("Extension")} />
         <div class="form-actions bottom">
-          <button type="submit" class="btn primary" disabled={busy}>
+          <button type="submit" class="btn primary" disabled={form.busy}>
             Create task
           </button>
         </div>

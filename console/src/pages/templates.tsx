@@ -2,9 +2,10 @@
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { FORMAT_PARAMS, type FormatParamKey, type RecordParam, type RecordRule, type RecordTemplate } from "../api/types";
-import { Badge, Check, ConfirmButton, Empty, ErrorBanner, Field, Notice, numberOrText, PageHeader, Select } from "../ui/components";
-import { asApiError, useApi, useFormError, useLoad } from "../ui/hooks";
-import type { ApiError } from "../api/client";
+import { Badge, Check, ConfirmButton, ErrorBanner, Field, numberOrText, PageHeader, Select } from "../ui/components";
+import { useAction, useApi, useFormError, useLoad } from "../ui/hooks";
+import { ResourceTable } from "../ui/resource-table";
+import { templateColumns, useRecordTemplates } from "../ui/templates-and-rules";
 import { interval } from "../format";
 
 const FORMAT_NAMES: Record<FormatParamKey, string> = { FlvParam: "FLV", HlsParam: "HLS", Mp4Param: "MP4", AacParam: "AAC", Mp3Param: "MP3" };
@@ -105,109 +106,77 @@ function requestOf(d: Draft): Record<string, unknown> {
 
 export function TemplatesPage() {
   const api = useApi();
-  const list = useLoad(() => api.call<{ Templates: RecordTemplate[] }>("DescribeLiveRecordTemplates"), []);
+  const list = useRecordTemplates();
   const rules = useLoad(() => api.call<{ Rules: RecordRule[] }>("DescribeLiveRecordRules"), []);
   const [draft, setDraft] = useState<Draft | undefined>(undefined);
-  const [saved, setSaved] = useState("");
-  const [actionError, setActionError] = useState<ApiError | undefined>(undefined);
-  const templates = list.data?.Templates ?? [];
+  const action = useAction(list.reload);
+  const open = (d: Draft) => {
+    action.setNotice("");
+    setDraft(d);
+  };
 
   return (
     <section>
       <PageHeader title="Recording templates">
-        <button
-          type="button"
-          class="btn primary"
-          onClick={() => {
-            setSaved("");
-            setDraft(draftOf());
-          }}
-        >
+        <button type="button" class="btn primary" onClick={() => open(draftOf())}>
           New template
         </button>
       </PageHeader>
-      <ErrorBanner error={list.error ?? actionError} />
-      {saved && <Notice>{saved}</Notice>}
-      {draft && (
-        <TemplateForm
-          key={draft.TemplateId ?? "new"}
-          initial={draft}
-          onCancel={() => setDraft(undefined)}
-          onSaved={async (msg) => {
-            setDraft(undefined);
-            setSaved(msg);
-            await list.reload();
-          }}
-        />
-      )}
-      {list.data && templates.length === 0 && <Empty>No template yet. Pushes no rule matches are recorded with the config's recordTemplate.</Empty>}
-      {templates.length > 0 && (
-        <table class="table">
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>Name</th>
-              <th>Formats (interval)</th>
-              <th>HLS splice</th>
-              <th>Rules</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {templates.map((t) => {
-              const used = (rules.data?.Rules ?? []).filter((r) => r.TemplateId === t.TemplateId).length;
+      <ResourceTable
+        rows={list.data?.Templates}
+        error={list.error ?? action.error}
+        notice={action.notice}
+        before={
+          draft && (
+            <TemplateForm
+              key={draft.TemplateId ?? "new"}
+              initial={draft}
+              onCancel={() => setDraft(undefined)}
+              onSaved={async (msg) => {
+                setDraft(undefined);
+                action.setNotice(msg);
+                await list.reload();
+              }}
+            />
+          )
+        }
+        empty="No template yet. Pushes no rule matches are recorded with the config's recordTemplate."
+        rowKey={(t) => t.TemplateId}
+        rowAttributes={(t) => ({ "data-template": t.TemplateName })}
+        columns={[
+          ...templateColumns<RecordTemplate>(),
+          {
+            header: "Formats (interval)",
+            cell: (t) => {
               const enabled = FORMAT_PARAMS.filter((k) => t[k].Enable === 1);
               return (
-                <tr key={t.TemplateId} data-template={t.TemplateName}>
-                  <td class="num">{t.TemplateId}</td>
-                  <td>
-                    <div class="strong">{t.TemplateName}</div>
-                    {t.Description && <div class="muted small">{t.Description}</div>}
-                  </td>
-                  <td>
-                    {enabled.length === 0 && <span class="muted">records nothing</span>}
-                    {enabled.map((k) => (
-                      <Badge key={k} kind="format">
-                        {FORMAT_NAMES[k]}
-                        {k !== "HlsParam" && ` ${interval(t[k].RecordInterval)}`}
-                      </Badge>
-                    ))}
-                  </td>
-                  <td>{t.HlsSpecialParam.FlowContinueDuration > 0 ? `${t.HlsSpecialParam.FlowContinueDuration} s` : <span class="muted">off</span>}</td>
-                  <td class="num">{used}</td>
-                  <td class="actions">
-                    <button
-                      type="button"
-                      class="btn"
-                      onClick={() => {
-                        setSaved("");
-                        setDraft(draftOf(t));
-                      }}
-                    >
-                      Edit
-                    </button>
-                    <ConfirmButton
-                      label="Delete"
-                      danger
-                      onConfirm={async () => {
-                        setActionError(undefined);
-                        setSaved("");
-                        try {
-                          await api.call("DeleteLiveRecordTemplate", { TemplateId: t.TemplateId });
-                          setSaved(`Template ${t.TemplateName} deleted.`);
-                        } catch (err) {
-                          setActionError(asApiError(err));
-                        }
-                        await list.reload();
-                      }}
-                    />
-                  </td>
-                </tr>
+                <>
+                  {enabled.length === 0 && <span class="muted">records nothing</span>}
+                  {enabled.map((k) => (
+                    <Badge key={k} kind="format">
+                      {FORMAT_NAMES[k]}
+                      {k !== "HlsParam" && ` ${interval(t[k].RecordInterval)}`}
+                    </Badge>
+                  ))}
+                </>
               );
-            })}
-          </tbody>
-        </table>
-      )}
+            },
+          },
+          { header: "HLS splice", cell: (t) => (t.HlsSpecialParam.FlowContinueDuration > 0 ? `${t.HlsSpecialParam.FlowContinueDuration} s` : <span class="muted">off</span>) },
+          { header: "Rules", class: "num", cell: (t) => (rules.data?.Rules ?? []).filter((r) => r.TemplateId === t.TemplateId).length },
+          {
+            class: "actions",
+            cell: (t) => (
+              <>
+                <button type="button" class="btn" onClick={() => open(draftOf(t))}>
+                  Edit
+                </button>
+                <ConfirmButton label="Delete" danger onConfirm={() => action.run(() => api.call("DeleteLiveRecordTemplate", { TemplateId: t.TemplateId }), `Template ${t.TemplateName} deleted.`)} />
+              </>
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }
@@ -215,7 +184,6 @@ export function TemplatesPage() {
 function TemplateForm({ initial, onCancel, onSaved }: { initial: Draft; onCancel: () => void; onSaved: (message: string) => Promise<void> }) {
   const api = useApi();
   const [d, setD] = useState<Draft>(initial);
-  const [busy, setBusy] = useState(false);
   const form = useFormError();
   const editing = d.TemplateId !== undefined;
   const setParam = (k: FormatParamKey, patch: Partial<ParamDraft>) => setD({ ...d, params: { ...d.params, [k]: { ...d.params[k], ...patch } } });
@@ -224,24 +192,15 @@ function TemplateForm({ initial, onCancel, onSaved }: { initial: Draft; onCancel
     <form
       class="panel form"
       aria-label={editing ? "Edit template" : "New template"}
-      onSubmit={async (e) => {
-        e.preventDefault();
-        setBusy(true);
-        form.setError(undefined);
-        try {
-          if (editing) {
-            await api.call("ModifyLiveRecordTemplate", requestOf(d));
-            await onSaved(`Template ${d.TemplateName} saved.`);
-          } else {
-            const r = await api.call<{ TemplateId: number }>("CreateLiveRecordTemplate", requestOf(d));
-            await onSaved(`Template ${d.TemplateName} created (ID ${r.TemplateId}).`);
-          }
-        } catch (err) {
-          form.setError(err);
-        } finally {
-          setBusy(false);
+      onSubmit={form.submit(async () => {
+        if (editing) {
+          await api.call("ModifyLiveRecordTemplate", requestOf(d));
+          await onSaved(`Template ${d.TemplateName} saved.`);
+        } else {
+          const r = await api.call<{ TemplateId: number }>("CreateLiveRecordTemplate", requestOf(d));
+          await onSaved(`Template ${d.TemplateName} created (ID ${r.TemplateId}).`);
         }
-      }}
+      })}
     >
       <h2>{editing ? `Edit template #${d.TemplateId}` : "New template"}</h2>
       <ErrorBanner error={form.error} />
@@ -344,7 +303,7 @@ function TemplateForm({ initial, onCancel, onSaved }: { initial: Draft; onCancel
         </div>
       </div>
       <div class="form-actions">
-        <button type="submit" class="btn primary" disabled={busy}>
+        <button type="submit" class="btn primary" disabled={form.busy}>
           {editing ? "Save" : "Create template"}
         </button>
         <button type="button" class="btn link" onClick={onCancel}>

@@ -1,4 +1,4 @@
-/** Small hooks: the API of the session, loading with polling, the route, form errors. */
+/** Small hooks: the API of the session, loading with polling, page actions, the route, form errors. */
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
 import { type Api, ApiError } from "../api/client";
@@ -59,6 +59,41 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], pollMs = 0):
   return { data, error, loading, reload };
 }
 
+export interface Action {
+  /** The message of the last action that succeeded ("" for none, or after the next one starts). */
+  notice: string;
+  /** The error of the last action that failed. */
+  error: ApiError | undefined;
+  /**
+   * Runs one user action (delete, stop, retry...): clears the notice and the
+   * error, runs `what`, shows `done` on success or the error on failure, then
+   * runs the hook's `after` (reloading the lists it changed) either way.
+   */
+  run(what: () => Promise<unknown>, done?: string): Promise<void>;
+  /** Shows a message without running anything (a form saved; "" hides it). */
+  setNotice(message: string): void;
+}
+
+/** The notice, the error and the reload of a page's actions, in one place. */
+export function useAction(after?: () => Promise<unknown>): Action {
+  const [notice, setNotice] = useState("");
+  const [error, setError] = useState<ApiError | undefined>(undefined);
+  const afterRef = useRef(after);
+  afterRef.current = after;
+  const run = useCallback(async (what: () => Promise<unknown>, done?: string) => {
+    setError(undefined);
+    setNotice("");
+    try {
+      await what();
+      if (done !== undefined) setNotice(done);
+    } catch (err) {
+      setError(asApiError(err));
+    }
+    await afterRef.current?.();
+  }, []);
+  return { notice, error, run, setNotice };
+}
+
 export function asApiError(err: unknown): ApiError {
   return err instanceof ApiError ? err : new ApiError("ClientError", err instanceof Error ? err.message : String(err));
 }
@@ -101,10 +136,26 @@ export function navigate(page: string): void {
  */
 export function useFormError() {
   const [error, setError] = useState<ApiError | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
   const field = error ? errorField(error.message) : undefined;
   return {
     error,
     setError: (e: unknown) => setError(e === undefined ? undefined : asApiError(e)),
+    /** True while `submit`'s request runs (the submit button is disabled). */
+    busy,
+    /** The form's onSubmit: runs `send`, keeping the API's error for the fields. */
+    submit: (send: () => Promise<void>) => async (e: Event) => {
+      e.preventDefault();
+      setBusy(true);
+      setError(undefined);
+      try {
+        await send();
+      } catch (err) {
+        setError(asApiError(err));
+      } finally {
+        setBusy(false);
+      }
+    },
     /** The message when the error is about `name` (or a field inside it). */
     about: (name: string): string | undefined => (field !== undefined && (field === name || field.startsWith(`${name}.`)) ? error?.message : undefined),
   };
