@@ -5,6 +5,11 @@
  */
 import type { RecordingStats } from "../../engine/pipeline/types.js";
 
+// The API's structs the console also reads (templates, rules, tasks); `export type` keeps their modules out of the bundle.
+export type { FormatParamKey, RecordParam, RecordTemplate } from "../templates/types.js";
+export type { RecordRule } from "../rules/types.js";
+export type { RecordTask } from "../tasks/types.js";
+
 /** One recording on a live push, as /status and DescribeLiveStreamOnlineList report it. */
 export interface LiveRecordingStatus extends RecordingStats {
   taskId: string;
@@ -25,4 +30,18 @@ export interface LivePushStatus {
   matchedRule: string;
   templateId: number;
   recordings: LiveRecordingStatus[];
+}
+
+/** One push in DescribeLiveStreamOnlineList's OnlineInfo (live-control.ts): the cloud's fields, then ours. */
+export interface OnlineInfo {
+  StreamName: string;
+  AppName: string;
+  DomainName: string;
+  PublishTimeList: { PublishTime: string }[];
+  RemoteAddress: string;
+  UptimeSec: number;
+  BitrateKbps: number;
+  MatchedRule: string;
+  TemplateId: number;
+  Recordings: LiveRecordingStatus[];
 }

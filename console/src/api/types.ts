@@ -1,47 +1,24 @@
 /** Shapes of the API answers the console reads (see orchestrator/api/actions.ts). */
 
-export type OutputFormat = "flv" | "hls" | "mp4" | "aac";
+// The API's own structs, shared with the server through a module of types only: nothing of the server is bundled.
+import type { FormatParamKey } from "../../../orchestrator/control/wire-types.js";
 
-export interface FormatSkip {
-  format: OutputFormat;
-  code: string;
-  reason: string;
-}
+export type {
+  FormatParamKey,
+  LivePushStatus,
+  LiveRecordingStatus,
+  OnlineInfo,
+  RecordParam,
+  RecordRule,
+  RecordTask,
+  RecordTemplate,
+} from "../../../orchestrator/control/wire-types.js";
 
-export interface LiveRecording {
-  id: string;
-  state: "probing" | "recording" | "closing" | "closed";
-  tracks: { video?: string; audio?: string };
-  formats: OutputFormat[];
-  skipped: FormatSkip[];
-  tagsIn: number;
-  droppedFrames: number;
-  queuedBytes: number;
-  filesCompleted: number;
-  errors: number;
-  /** "" for the recording the template rule chose. */
-  taskId: string;
-  templateId: number;
-}
-
-export interface OnlineInfo {
-  StreamName: string;
-  AppName: string;
-  DomainName: string;
-  PublishTimeList: { PublishTime: string }[];
-  RemoteAddress: string;
-  UptimeSec: number;
-  BitrateKbps: number;
-  MatchedRule: string;
-  TemplateId: number;
-  Recordings: LiveRecording[];
-}
-
-// The API's own structs, shared with the server (type-only: nothing of the server is bundled).
-export type { FormatParamKey, RecordParam, RecordTemplate } from "../../../orchestrator/templates/types.js";
-export { FORMAT_PARAMS } from "../../../orchestrator/templates/types.js";
-export type { RecordRule } from "../../../orchestrator/rules/types.js";
-export type { RecordTask } from "../../../orchestrator/tasks/types.js";
+/**
+ * The per-format params of a template, in the API's order. Spelled out here (the server's list is
+ * runtime code); `satisfies` makes a key the server adds or drops fail to compile.
+ */
+export const FORMAT_PARAMS = Object.keys({ FlvParam: 0, HlsParam: 0, Mp4Param: 0, AacParam: 0, Mp3Param: 0 } satisfies Record<FormatParamKey, 0>) as FormatParamKey[];
 
 export interface MediaInfo {
   FileId: string;

@@ -1,5 +1,5 @@
 /** Live pushes now: what each carries, which rule and template apply, what is being recorded and what is skipped. */
-import type { LiveRecording, OnlineInfo } from "../api/types";
+import type { LiveRecordingStatus, OnlineInfo } from "../api/types";
 import { bytes, codec, dateTime, duration, FORMAT_LABEL } from "../format";
 import { Badge, ConfirmButton, PageHeader } from "../ui/components";
 import { useAction, useApi, useLoad } from "../ui/hooks";
@@ -104,7 +104,7 @@ function tracksCell(p: OnlineInfo) {
   );
 }
 
-function RecordingLine({ r, templateLabel }: { r: LiveRecording; templateLabel: (id: number) => string }) {
+function RecordingLine({ r, templateLabel }: { r: LiveRecordingStatus; templateLabel: (id: number) => string }) {
   return (
     <div class="recording-line">
       <div>
