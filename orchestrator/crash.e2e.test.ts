@@ -14,7 +14,7 @@ import { decodesCleanly, durationSeconds, hlsPlaylist, packetTimes } from "../sc
 import { replayFlv } from "./cli/replay.js";
 import { listFiles, startService } from "./test-support/harness.js";
 import { exited, type ServiceProcess, serveProcess } from "./test-support/service-process.js";
-import { sleep, waitFor } from "../scripts/test-support/wait-for.js";
+import { waitFor } from "../scripts/test-support/wait-for.js";
 
 const KEY = "callback-key-for-tests";
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
@@ -165,7 +165,8 @@ describe("crash recovery", () => {
     const pushes = streams.map((s) =>
       replayFlv(source, `rtmp://127.0.0.1:${first.rtmp}/live/${s}`, { speed: 1, onSent: (ts) => lastSent.set(s, ts) }).catch(() => undefined),
     );
-    await sleep(8300); // one 6 s file closed, the next one mid-way
+    // One 6 s file closed, the next one mid-way: counted in media sent, not in wall time (a busy machine pushes late).
+    await waitFor(() => streams.every((s) => (lastSent.get(s) ?? 0) >= 8300), { timeoutMs: 60_000, intervalMs: 20, what: "8.3 s of media sent on every stream" });
     first.child.kill("SIGKILL");
     await exited(first.child);
     await Promise.all(pushes);
