@@ -911,15 +911,22 @@ describe("RtmpServer under slowloris, regex bombs and peers that never read", ()
     const c = await rawSocket(port, true);
     c.socket.pause();
     c.socket.write(commandOf("connect", 1, { app: "live", tcUrl: "rtmp://127.0.0.1/live" }));
-    const name = "n".repeat(60_000);
-    for (let i = 0; i < 400; i++) c.socket.write(commandOf("FCPublish", 10 + i, null, name));
-    await waitFor(() => logs.some((l) => l.includes("RTMP_PEER_NOT_READING")), { timeoutMs: 30_000, what: "RTMP_PEER_NOT_READING logged" });
-    // Reading again lets the client see the close the server has already done.
-    c.socket.resume();
     let closed = false;
     void c.closed.then(() => {
       closed = true;
     });
+    const overflowed = () => logs.some((l) => l.includes("RTMP_PEER_NOT_READING"));
+    // Each FCPublish is echoed back (~60 KB). How much of that the kernel's socket buffers absorb
+    // varies (the reader's receive buffer may grow to tcp_rmem's maximum, 32 MiB on some hosts),
+    // so send until the server gives up, up to ~150 MB, instead of a fixed 24 MB.
+    const name = "n".repeat(60_000);
+    for (let i = 0; i < 2500 && !overflowed() && !closed; i++) {
+      c.socket.write(commandOf("FCPublish", 10 + i, null, name));
+      if (c.socket.writableNeedDrain) await Promise.race([new Promise((r) => c.socket.once("drain", r)), c.closed, new Promise((r) => setTimeout(r, 500))]);
+    }
+    await waitFor(overflowed, { timeoutMs: 30_000, what: "RTMP_PEER_NOT_READING logged" });
+    // Reading again lets the client see the close the server has already done.
+    c.socket.resume();
     await waitFor(() => closed, { what: "the client to see the close" });
     c.socket.destroy();
   });
