@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { ApiError } from "./api-error.js";
 import type { Catalog, StoredTask } from "../catalog/types.js";
 import type { RecordRule, RecordRuleInput } from "../rules/types.js";
+import type { DescribeTasksQuery } from "../tasks/task-schema.js";
 import { MAX_OVERLAPPING_TASKS, type RecordTask, type RecordTaskInput } from "../tasks/types.js";
 import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
 
@@ -119,14 +120,7 @@ export class RecordingControl {
     return {};
   }
 
-  async describeTasks(q: {
-    StartTime: number;
-    EndTime: number;
-    StreamName?: string;
-    DomainName?: string;
-    AppName?: string;
-    ScrollToken?: string;
-  }): Promise<{ ScrollToken: string; TaskList: RecordTask[] }> {
+  async describeTasks(q: DescribeTasksQuery): Promise<{ ScrollToken: string; TaskList: RecordTask[] }> {
     const all = await this.catalog.listTasks({ startTime: q.StartTime, endTime: q.EndTime, domain: q.DomainName, app: q.AppName, stream: q.StreamName });
     const offset = q.ScrollToken ? decodeScrollToken(q.ScrollToken) : 0;
     const page = all.slice(offset, offset + TASK_PAGE_SIZE).map(({ deleted: _, ...task }) => task);
