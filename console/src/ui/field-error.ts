@@ -1,7 +1,7 @@
 /**
  * Which field an API error is about, so the form can show the message next
  * to it. The server's validators word their messages "<Field.Path> must ..."
- * (fieldError in orchestrator/api/input.ts) or "missing required parameter
+ * (fieldError in orchestrator/control/input.ts) or "missing required parameter
  * <Field.Path>". Imports nothing: the unit test runs it against the server's
  * own messages.
  */
