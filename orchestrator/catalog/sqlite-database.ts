@@ -10,7 +10,7 @@ import { StorageError } from "../../engine/errors.js";
 import { hostOf } from "../callbacks/types.js";
 
 /** Each entry runs once, in order; the applied version is stored in schema_migrations. */
-export const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly string[] = [
   `CREATE TABLE templates (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      body TEXT NOT NULL,

@@ -9,7 +9,6 @@ describe("Admission", () => {
   it("admits a safe name with room on disk and no push auth", () => {
     const a = new Admission({ dataDir: "/data", minFreeMegabytes: 100, freeMegabytes: () => 500 });
     expect(a.check(attempt())).toEqual({ ok: true });
-    expect(a.pushAuthRequired).toBe(false);
   });
 
   it("refuses names that would escape the stream folder, as BadName", () => {
@@ -35,7 +34,6 @@ describe("Admission", () => {
 
   it("checks txSecret/txTime when push auth is on, with the injected clock", () => {
     const a = new Admission({ dataDir: "/data", minFreeMegabytes: 0, freeMegabytes: () => 500, pushAuth: { keys: { "*": { primary: "k-1" } }, authDeltaSec: 0 }, now: () => NOW });
-    expect(a.pushAuthRequired).toBe(true);
     const txTime = (NOW / 1000 + 3600).toString(16).toUpperCase();
     expect(a.check(attempt({ query: `txSecret=${txSecretFor("k-1", "s1", txTime)}&txTime=${txTime}` }))).toEqual({ ok: true });
     const bad = a.check(attempt({ query: `txSecret=${txSecretFor("other", "s1", txTime)}&txTime=${txTime}` }));

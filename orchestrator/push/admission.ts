@@ -45,11 +45,6 @@ export function freeMegabytes(dir: string): number | undefined {
 export class Admission {
   constructor(private readonly options: AdmissionOptions) {}
 
-  /** Whether publishers must sign their URLs. */
-  get pushAuthRequired(): boolean {
-    return this.options.pushAuth !== undefined;
-  }
-
   check(req: PublishAttempt): AdmissionVerdict {
     try {
       assertSafeNameComponent("domain", req.domain);
