@@ -19,6 +19,7 @@ import { serveConsole } from "./console-files.js";
 import { ConsoleSessions } from "./console-session.js";
 import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "../control/input.js";
 import { serveRecording } from "./recording-files.js";
+import { allowedHostNames, type GuardRefusal, RequestGuard } from "./request-guard.js";
 import { verifyTc3 } from "./tc3-auth.js";
 import { RECORDINGS_URL_PREFIX } from "../media/media-library.js";
 
@@ -39,6 +40,7 @@ export class HttpApi {
   readonly authRequired: boolean;
   private readonly secrets: Map<string, string>;
   private readonly consoleSessions: ConsoleSessions;
+  private readonly guard: RequestGuard;
 
   constructor(private readonly deps: HttpApiDeps) {
     const { config, logger } = deps;
@@ -53,6 +55,7 @@ export class HttpApi {
     this.authRequired = apiAuthRequired(config);
     this.secrets = new Map(config.api.credentials.map((c) => [c.SecretId, c.SecretKey]));
     this.consoleSessions = new ConsoleSessions(config.console.password);
+    this.guard = new RequestGuard(allowedHostNames(config.http.host, config.http.publicUrl, config.http.allowedHosts), !this.authRequired);
     if (this.authRequired && this.secrets.size === 0) {
       logger.warn("API signatures are required and no api.credentials are configured: only web console sessions can call the API");
     }
@@ -83,6 +86,12 @@ export class HttpApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://recorder.invalid");
+    // A page of another site (DNS rebinding included) must reach nothing here.
+    const wrongHost = this.guard.checkHost(req.headers);
+    if (wrongHost) {
+      this.refuse(req, res, 421, wrongHost);
+      return;
+    }
     if (url.pathname === "/") {
       await this.handleAction(req, res, url);
       return;
@@ -93,7 +102,7 @@ export class HttpApi {
     }
     if (await serveConsole(req, res, url.pathname)) return;
     // Finished recordings, at the URLs the API and callbacks report (in-progress files are never served).
-    if (await serveRecording(req, res, { root: this.deps.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX })) return;
+    if (await serveRecording(req, res, { root: this.deps.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX, corsOrigins: this.deps.config.http.corsOrigins })) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
       this.sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
       return;
@@ -119,6 +128,7 @@ export class HttpApi {
   private async handleAction(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const requestId = randomUUID();
     try {
+      this.checkAction(req);
       const body = await this.readBody(req);
       const action = headerValue(req, "x-tc-action") ?? url.searchParams.get("Action") ?? "";
       if (this.authRequired) {
@@ -161,6 +171,7 @@ export class HttpApi {
     const requestId = randomUUID();
     try {
       if (req.method !== "POST") throw new ApiError("UnsupportedProtocol", "use POST");
+      this.checkAction(req);
       const body = parseJsonBody(await this.readBody(req)) as Record<string, unknown> | null;
       if (login) {
         const session = this.consoleSessions.login(body?.password, req.socket.remoteAddress ?? "");
@@ -174,6 +185,19 @@ export class HttpApi {
       const e = err instanceof ApiError ? err : new ApiError("InternalError", "internal error");
       this.sendJson(res, 200, { Response: { Error: { Code: e.apiCode, Message: e.message }, RequestId: requestId } });
     }
+  }
+
+  /** Requests that act must come from this site, as JSON, and (to an open API) not through a proxy. */
+  private checkAction(req: IncomingMessage): void {
+    const refused = this.guard.checkAction(req.method ?? "", req.headers);
+    if (!refused) return;
+    this.deps.logger.warn("request refused", { code: refused.code, reason: refused.message, remote: req.socket.remoteAddress });
+    throw new ApiError(refused.code === "NOT_JSON" ? "UnsupportedProtocol" : "AuthFailure.InvalidAuthorization", `${refused.code}: ${refused.message}`);
+  }
+
+  private refuse(req: IncomingMessage, res: ServerResponse, status: number, refused: GuardRefusal): void {
+    this.deps.logger.warn("request refused", { code: refused.code, reason: refused.message, remote: req.socket.remoteAddress });
+    this.sendJson(res, status, { error: { code: refused.code, message: refused.message } });
   }
 
   /** Reads the body up to api.maxBodyBytes; a larger one is refused without reading the rest. */

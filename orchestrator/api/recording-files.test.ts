@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, request, type Server } from "no
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseRange, serveRecording } from "./recording-files.js";
 
 interface Reply {
@@ -18,6 +18,8 @@ let root = "";
 let server: Server;
 let port = 0;
 let lastServe: Promise<boolean> | undefined;
+/** http.corsOrigins of the server under test: any origin, but in the CORS tests. */
+let corsOrigins: readonly string[] = ["*"];
 
 const A_MP4 = Buffer.from(Array.from({ length: 100 }, (_, i) => (i * 7 + 3) & 0xff));
 const SEGMENT = Buffer.alloc(376, 0x47);
@@ -68,7 +70,7 @@ beforeAll(async () => {
   await symlink("a.mp4", path.join(root, "alias.mp4"));
 
   server = createServer((req, res) => {
-    const p = serveRecording(req, res, { root, urlPrefix: "/recordings/" });
+    const p = serveRecording(req, res, { root, urlPrefix: "/recordings/", corsOrigins });
     lastServe = p;
     p.then(
       (handled) => {
@@ -93,6 +95,28 @@ afterAll(async () => {
     server.closeAllConnections();
   });
   await rm(tmp, { recursive: true, force: true });
+});
+
+describe("serveRecording: CORS (http.corsOrigins)", () => {
+  afterEach(() => {
+    corsOrigins = ["*"];
+  });
+
+  it("sends no Access-Control-Allow-Origin by default: other origins' scripts cannot read recordings", async () => {
+    corsOrigins = [];
+    const r = await send("/recordings/a.mp4", { headers: { Origin: "http://evil.example" } });
+    expect(r.status).toBe(200);
+    expect(r.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  it("allows exactly the listed origins", async () => {
+    corsOrigins = ["http://player.example"];
+    const ok = await send("/recordings/a.mp4", { headers: { Origin: "http://player.example" } });
+    expect(ok.headers["access-control-allow-origin"]).toBe("http://player.example");
+    expect(ok.headers.vary).toBe("Origin");
+    const other = await send("/recordings/a.mp4", { headers: { Origin: "http://evil.example" } });
+    expect(other.headers["access-control-allow-origin"]).toBeUndefined();
+  });
 });
 
 describe("serveRecording: files", () => {

@@ -18,8 +18,10 @@
  *   with "*". If-Range with a date matches when it equals Last-Modified.
  * - Preconditions follow RFC 9110 §13.2.2: If-Match, If-Unmodified-Since (412), If-None-Match,
  *   If-Modified-Since (304), If-Range.
- * - CORS: every answer carries `Access-Control-Allow-Origin: *` and exposes Content-Range, ETag and
- *   Accept-Ranges to scripts (players doing range requests need Content-Range). There is no
+ * - CORS is opt-in (http.corsOrigins): an answer to an Origin in the list (or to any, with "*")
+ *   carries `Access-Control-Allow-Origin` and exposes Content-Range, ETag and Accept-Ranges to
+ *   scripts (players doing range requests need Content-Range); other origins' scripts cannot read
+ *   the bytes (players on the service's own origin, like the console, need no CORS). There is no
  *   preflight handling: OPTIONS gets 405 like every method other than GET and HEAD; the requests
  *   players make (GET, optionally with a single-range Range header) need no preflight.
  * - The file is opened once (O_NOFOLLOW on its resolved path) and stat'ed through the handle, so the
@@ -53,6 +55,18 @@ const EXPOSE_HEADERS = "Accept-Ranges, Content-Length, Content-Range, ETag";
 /** Errors from fs that mean "there is nothing we may serve here". */
 const NOT_FOUND_CODES = new Set(["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "EACCES", "EPERM", "EISDIR", "EINVAL"]);
 
+/** Lets scripts of the configured origins read the answer ("*": any origin). */
+function allowCors(req: IncomingMessage, res: ServerResponse, origins: readonly string[]): void {
+  if (origins.includes("*")) {
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    return;
+  }
+  if (origins.length === 0) return;
+  res.setHeader("Vary", "Origin");
+  const origin = req.headers.origin;
+  if (origin !== undefined && origins.includes(origin)) res.setHeader("Access-Control-Allow-Origin", origin);
+}
+
 class HttpError extends Error {
   constructor(readonly status: number) {
     super(`HTTP ${status}`);
@@ -66,13 +80,13 @@ class HttpError extends Error {
 export async function serveRecording(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: { root: string; urlPrefix: string },
+  opts: { root: string; urlPrefix: string; corsOrigins?: readonly string[] },
 ): Promise<boolean> {
   const prefix = opts.urlPrefix.endsWith("/") ? opts.urlPrefix : `${opts.urlPrefix}/`;
   const rawPath = requestPath(req.url ?? "");
   if (rawPath === undefined || !rawPath.startsWith(prefix)) return false;
 
-  res.setHeader("Access-Control-Allow-Origin", "*");
+  allowCors(req, res, opts.corsOrigins ?? []);
   try {
     const method = req.method ?? "GET";
     if (method !== "GET" && method !== "HEAD") {

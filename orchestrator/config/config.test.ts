@@ -42,6 +42,13 @@ describe("loadConfig", () => {
     );
     expect(() => loadConfig({ configFile: configFile("{not json") }, {})).toThrow(expect.objectContaining({ code: "CONFIG_UNREADABLE" }));
     expect(() => loadConfig({ rtmpPort: 70000 }, {})).toThrow(/rtmp.port must be a port number/);
+    expect(() => loadConfig({ configFile: configFile({ http: { allowedHosts: "rec.example.com" } }) }, {})).toThrow(/http.allowedHosts must be a list/);
+    expect(() => loadConfig({ configFile: configFile({ http: { allowedHosts: ["a/b"] } }) }, {})).toThrow(/http.allowedHosts must be a list/);
+    expect(() => loadConfig({ configFile: configFile({ http: { corsOrigins: ["https://player.example/path"] } }) }, {})).toThrow(/http.corsOrigins must be a list of origins/);
+    expect(loadConfig({ configFile: configFile({ http: { allowedHosts: ["rec.example.com"], corsOrigins: ["https://player.example"] } }) }, {}).http).toMatchObject({
+      allowedHosts: ["rec.example.com"],
+      corsOrigins: ["https://player.example"],
+    });
   });
 });
 

@@ -21,6 +21,10 @@ export interface ServiceConfig {
     port: number;
     /** Base URL recordings are reported at (video_url, MediaUrl); empty: http://<host>:<port>. */
     publicUrl: string;
+    /** Extra host names requests may address the service by (besides loopback names, listen addresses and publicUrl's host). */
+    allowedHosts: string[];
+    /** Origins whose scripts may read recordings (CORS); "*" for any. Empty: none (same-origin players only). */
+    corsOrigins: string[];
   };
   /** Everything the service writes lives under this folder. */
   dataDir: string;
@@ -83,7 +87,7 @@ export function defaultConfig(): ServiceConfig {
   const param = (): FormatRecordParam => ({ Enable: 1, RecordInterval: DEFAULT_RECORD_INTERVAL });
   return {
     rtmp: { host: "127.0.0.1", port: 1935 },
-    http: { host: "127.0.0.1", port: 8080, publicUrl: "" },
+    http: { host: "127.0.0.1", port: 8080, publicUrl: "", allowedHosts: [], corsOrigins: [] },
     dataDir: "./data",
     ffmpegPath: "",
     logLevel: "info",
@@ -141,6 +145,15 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   }
   check(typeof c.dataDir === "string" && c.dataDir.length > 0, "dataDir", "a folder path", c.dataDir);
   check(typeof c.http.publicUrl === "string" && (c.http.publicUrl === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(c.http.publicUrl)), "http.publicUrl", "empty or an http(s) URL", c.http.publicUrl);
+  const hosts = c.http.allowedHosts;
+  check(Array.isArray(hosts) && hosts.every((h) => typeof h === "string" && /^[A-Za-z0-9.:[\]-]+$/.test(h)), "http.allowedHosts", "a list of host names or addresses", hosts);
+  const origins = c.http.corsOrigins;
+  check(
+    Array.isArray(origins) && origins.every((o) => typeof o === "string" && (o === "*" || /^https?:\/\/[^/\s]+$/.test(o))),
+    "http.corsOrigins",
+    'a list of origins ("https://player.example.com", no path) or "*"',
+    origins,
+  );
   check(isInt(c.recording.minFreeMegabytes, 0, 1_048_576), "recording.minFreeMegabytes", "an integer 0-1048576", c.recording.minFreeMegabytes);
   check(["enhanced", "legacy"].includes(c.recording.flvHevcMode), "recording.flvHevcMode", "enhanced|legacy", c.recording.flvHevcMode);
   check(isInt(c.recording.retentionSweepSeconds, 1, 86_400), "recording.retentionSweepSeconds", "an integer 1-86400", c.recording.retentionSweepSeconds);
