@@ -88,7 +88,6 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       this.emit("file", file);
     });
     this.splice = new SpliceWindows(this.catalog, this.indexer, log);
-    this.tasks = new TaskScheduler<LivePush>({ catalog: this.catalog, recording: config.recording, logger: log });
     this.pushes = new PushSupervisor({
       catalog: this.catalog,
       recordingsDir: this.recordingsDir,
@@ -110,6 +109,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
         for (const f of report.recovered) await this.indexer.indexRecovered(f);
       },
     });
+    this.tasks = new TaskScheduler<LivePush>({ catalog: this.catalog, recorder: this.pushes, recording: config.recording, logger: log });
     this.pushes.on("pushEnded", (e) => this.emit("pushEnded", e));
     this.pushes.on("recordingClosed", (e) => this.emit("recordingClosed", e));
     this.control = {
@@ -137,7 +137,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       throw err;
     }
     await service.splice.restore();
-    service.tasks.start(service.pushes);
+    service.tasks.start();
     await service.sweep();
     // Deliveries queued before a crash or restart go out now.
     service.dispatcher.start();
@@ -193,10 +193,10 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.sweepTimer);
+      // No task recording starts from here on; those under way are waited for below.
+      const tasksStopped = this.tasks.stop();
       await this.rtmp.close();
-      const recordingsClosed = this.pushes.stop();
-      await this.tasks.stop();
-      await recordingsClosed;
+      await Promise.all([this.pushes.stop(), tasksStopped]);
       // Open playlists stay in the catalog: a push after a restart within the window continues them.
       await this.splice.stop();
       await this.sweeping;

@@ -1,5 +1,6 @@
 /**
- * The one place an ffmpeg process is started: spawn, keep the tail of its
+ * The one place a recording or recovery ffmpeg process is started (the
+ * version and capability probes run their own short spawnSync): spawn, keep the tail of its
  * stderr, and turn how it ended into a result with a typed MuxError
  * (DISK_FULL when ffmpeg says the disk is full, fatal; FFMPEG_TIMEOUT,
  * FFMPEG_SPAWN_FAILED, FFMPEG_FAILED otherwise). Used by the long-running
@@ -29,8 +30,6 @@ export interface FfmpegRun {
   readonly child: ChildProcess;
   /** Resolves (never rejects) once the process has exited or failed to start. */
   readonly result: Promise<FfmpegResult>;
-  /** The last few KiB ffmpeg wrote to stderr. */
-  stderrTail(): string;
 }
 
 /** Starts ffmpeg with these arguments. */
@@ -68,7 +67,7 @@ export function runFfmpeg(ffmpegPath: string, args: readonly string[], options: 
       done({ ok: false, stdout, error: exitError(code, signal, stderr, timedOut ? options.timeoutMs : undefined) });
     });
   });
-  return { child, result, stderrTail: () => stderr };
+  return { child, result };
 }
 
 /** Why ffmpeg failed, from its exit and the tail of what it said. */

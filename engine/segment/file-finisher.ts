@@ -97,15 +97,17 @@ export class FileFinisher {
   /**
    * Names, moves into place, journals and reports a complete file. Throws
    * (StorageError from the move) with the file left where it was, for recovery.
+   * Once the file is in place it is always reported: what follows the move
+   * (its size, removing leftovers) is best effort.
    * @param naming this file's naming, when not the finisher's (a playlist continued from an earlier push).
    */
   async finish(file: FileToFinish, naming: FileNaming = this.naming): Promise<FinishedFile> {
     const { inProgressPath, sizeBytes, extraBytes, leftovers, ...fields } = file;
     const { base, ext } = finalFileName(naming, file.format, file.startMs, file.endMs);
     const path = await moveIntoPlace(inProgressPath, naming.directory, base, ext);
-    const size = (sizeBytes ?? (await stat(path)).size) + (extraBytes ?? 0);
+    const size = (sizeBytes ?? (await stat(path).then((s) => s.size, () => 0))) + (extraBytes ?? 0);
     this.hooks.journal?.({ kind: "done", path: inProgressPath });
-    for (const leftover of leftovers ?? []) await rm(leftover, { force: true });
+    for (const leftover of leftovers ?? []) await rm(leftover, { force: true }).catch(() => undefined);
     const finished: FinishedFile = { ...fields, path, sizeBytes: size };
     this.hooks.completed?.(finished);
     return finished;

@@ -11,9 +11,10 @@
  *   configs, then media from the next GOP start (video keyframe; any audio
  *   frame in an audio-only stream), so its first file plays on its own.
  *
- * The clock is injected: the hub stamps the arrival of the first tag
- * (`firstTagAt`) and of held media frames, and a recording fed held frames is
- * told when its first one arrived (FrameSink.firstFrameArrivedAt).
+ * The clock is injected: the hub stamps the arrival of held media frames,
+ * and a recording fed held frames is told when its first one arrived
+ * (FrameSink.firstFrameArrivedAt): a push's wall-clock start is its first
+ * frame's arrival, not the moment its recording was attached.
  */
 import { describeFrame, type Frame } from "../flv/frame.js";
 import type { FlvTag } from "../flv/types.js";
@@ -23,11 +24,14 @@ import type { HubAttachment, StreamIdentity } from "./types.js";
 
 /**
  * Frames held at push start, at most: as many as a recording's probe holds
- * (about 25 s of 30 fps video with AAC). The template lookup takes a few ms;
- * this only bites when the catalog stalls.
+ * (about 25 s of 30 fps video with AAC). The hold lasts while the
+ * orchestrator picks the push's recordings: the template lookup (a few ms)
+ * and, when the push continues a spliced HLS playlist, the close of the
+ * stream's previous recording (its ffmpeg's exit, usually well under a
+ * second). It only bites when those stall.
  */
 export const MAX_HELD_FRAMES = 2000;
-/** Bytes of held frames, at most: about 8 s of an 8 Mbit/s stream. */
+/** Bytes of held frames, at most, unless the owner sets more: about 8 s of an 8 Mbit/s stream. */
 export const MAX_HELD_BYTES = 8 * 1024 * 1024;
 
 export interface StreamHubOptions {
@@ -35,7 +39,7 @@ export interface StreamHubOptions {
   now?: () => number;
   /** Told at release when held frames were dropped. */
   logger?: Logger;
-  /** Overrides MAX_HELD_FRAMES / MAX_HELD_BYTES (tests). */
+  /** Overrides MAX_HELD_FRAMES / MAX_HELD_BYTES (the service sizes the bytes like an output's queue). */
   heldLimits?: { frames: number; bytes: number };
 }
 
@@ -53,8 +57,6 @@ export class StreamHub<A extends HubAttachment = HubAttachment, S extends Stream
   bytesIn = 0;
   /** Set by the owner when the publisher has gone: nothing more is attached. */
   ended = false;
-  /** Wall-clock ms at which the first tag arrived: the push's wall-clock start. */
-  firstTagAt: number | undefined;
   /** Frames dropped from the hold at push start (it is bounded); configs and onMetaData are kept. */
   heldDropped = 0;
   private readonly now: () => number;
@@ -99,14 +101,11 @@ export class StreamHub<A extends HubAttachment = HubAttachment, S extends Stream
     const frame = describeFrame(tag);
     this.headers.observe(frame);
     if (this.held) {
-      const at = this.now();
-      this.firstTagAt ??= at;
-      this.hold(frame, at);
+      this.hold(frame, this.now());
       // Recordings attached already get it now; those attached later get it from `held`.
       for (const a of this.attachments.values()) a.recording.push(frame);
       return;
     }
-    this.firstTagAt ??= this.now();
     const startsGop = this.startsGop(frame);
     for (const a of this.attachments.values()) {
       if (this.waiting.size > 0 && this.waiting.has(a.recording.id)) {

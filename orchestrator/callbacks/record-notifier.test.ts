@@ -75,6 +75,28 @@ describe("RecordNotifier", () => {
     expect(JSON.parse(s.queued[1]!.body["record_detail"] as string)).toMatchObject({ start_model: 5 });
   });
 
+  it("queues events in the order they happened, numbered in that order, even when the catalog answers out of order", async () => {
+    const queued: OutboxEvent[] = [];
+    let calls = 0;
+    const target = { recordNotifyUrl: "http://hooks.example/file", recordStatusNotifyUrl: "http://hooks.example/status", callbackKey: "k" };
+    const notifier = new RecordNotifier({
+      // The first lookup is the slowest: unordered queueing would put the first event last.
+      targets: { resolve: () => new Promise((r) => setTimeout(() => r(target), calls++ === 0 ? 30 : 0)) },
+      outbox: { enqueueCallback: async (e) => queued.push(e) },
+      kick: () => {},
+      urlOf: () => "",
+      appId: 1,
+      logger: silentLogger,
+    });
+    const subject = { domain: "d.example", app: "live", stream: "s1", sessionId: "r-1", taskId: "" };
+    await Promise.all([notifier.status(subject, "record_start_succeeded", "flv"), notifier.fileReady(row), notifier.status(subject, "record_ended")]);
+    expect(queued.map((e) => [e.eventType, e.body["record_event"], e.body["seq"]])).toEqual([
+      [332, "record_start_succeeded", "1"],
+      [100, undefined, undefined],
+      [332, "record_ended", "2"],
+    ]);
+  });
+
   it("logs (never rejects) when the outbox cannot take an event", async () => {
     const s = setup({ recordNotifyUrl: "http://hooks.example/file", recordStatusNotifyUrl: "http://hooks.example/status", callbackKey: "k" }, true);
     await expect(s.notifier.fileReady(row)).resolves.toBeUndefined();

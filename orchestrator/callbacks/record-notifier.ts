@@ -1,8 +1,9 @@
 /**
  * The record notifier: builds the recording callbacks (spec §4.4 event_type
  * 100 for a finished file, §4.5 event_type 332 for a recording's status) and
- * queues them in the durable outbox for the dispatcher. Queueing never
- * rejects: a failure is logged and the recording goes on.
+ * queues them in the durable outbox for the dispatcher, one at a time in the
+ * order they happened (status events are numbered in that order). Queueing
+ * never rejects: a failure is logged and the recording goes on.
  */
 import { errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
@@ -45,13 +46,30 @@ export interface RecordNotifierOptions {
 export class RecordNotifier {
   private statusSeq = 0;
   private readonly now: () => number;
+  /** Events are queued one after another, in call order, whatever the catalog's latency. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: RecordNotifierOptions) {
     this.now = options.now ?? Date.now;
   }
 
   /** event_type 100: a file is complete and catalogued. */
-  async fileReady(row: RecordingFile): Promise<void> {
+  fileReady(row: RecordingFile): Promise<void> {
+    return this.inOrder(() => this.queueFile(row));
+  }
+
+  /** event_type 332: a recording started, failed to start a format, hit an error or ended. */
+  status(subject: StatusSubject, event: RecordStatusEventName, format?: RecordingFile["format"], reason?: string): Promise<void> {
+    const eventTimeMs = this.now();
+    return this.inOrder(() => this.queueStatus(subject, event, eventTimeMs, format, reason));
+  }
+
+  private inOrder(work: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(work);
+    return this.queue;
+  }
+
+  private async queueFile(row: RecordingFile): Promise<void> {
     try {
       const target = await this.options.targets.resolve(row.domain, row.app);
       if (!target?.recordNotifyUrl) return;
@@ -81,9 +99,7 @@ export class RecordNotifier {
     }
   }
 
-  /** event_type 332: a recording started, failed to start a format, hit an error or ended. */
-  async status(subject: StatusSubject, event: RecordStatusEventName, format?: RecordingFile["format"], reason?: string): Promise<void> {
-    const eventTimeMs = this.now();
+  private async queueStatus(subject: StatusSubject, event: RecordStatusEventName, eventTimeMs: number, format?: RecordingFile["format"], reason?: string): Promise<void> {
     try {
       const target = await this.options.targets.resolve(subject.domain, subject.app);
       if (!target?.recordStatusNotifyUrl) return;

@@ -16,7 +16,7 @@ import { JOURNAL_SUFFIX } from "../../engine/recovery/journal.js";
 import { Recording } from "../../engine/pipeline/recording.js";
 import type { RecordingSettings, RecordingStats } from "../../engine/pipeline/types.js";
 import type { PublishRequest, PublishSession } from "../../engine/rtmp/rtmp-server.js";
-import { StreamHub } from "../../engine/stream/stream-hub.js";
+import { MAX_HELD_BYTES, MAX_HELD_FRAMES, StreamHub } from "../../engine/stream/stream-hub.js";
 import { TypedEmitter } from "../../engine/typed-emitter.js";
 import type { RecordNotifier } from "../callbacks/record-notifier.js";
 import type { FileIndexer, FileMeta, JournalContext } from "../catalog/file-indexer.js";
@@ -110,7 +110,9 @@ export class PushSupervisor extends TypedEmitter<PushSupervisorEvents> {
       req.reject(verdict.status, verdict.reason);
       return;
     }
-    const push = new LivePush(randomUUID(), req.accept(), { now: this.now, logger });
+    // The hold at push start may hold as much as one output may queue for a slow disk.
+    const heldLimits = { frames: MAX_HELD_FRAMES, bytes: Math.max(MAX_HELD_BYTES, this.options.recording.maxQueueMegabytes * 1024 * 1024) };
+    const push = new LivePush(randomUUID(), req.accept(), { now: this.now, logger, heldLimits });
     this.pushes.set(push.id, push);
     logger.info("push started", { push: push.id, domain: push.domain, app: push.app, stream: push.stream, remote: req.remoteAddress });
     push.session.on("tag", (tag) => push.onTag(tag));

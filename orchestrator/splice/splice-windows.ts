@@ -22,8 +22,9 @@ export class SpliceWindows {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Recordings of a splice key still closing: a quick re-publish waits for their playlist. */
   private readonly closingByKey = new Map<string, Promise<void>>();
-  /** Closes started by a timer, for stop() to wait for. */
-  private readonly closing = new Set<Promise<void>>();
+  /** Work under way (saving, closing), for stop() to wait for. */
+  private readonly work = new Set<Promise<void>>();
+  private stopped = false;
 
   constructor(
     private readonly catalog: Catalog,
@@ -56,7 +57,16 @@ export class SpliceWindows {
   }
 
   /** An open playlist taken for a push that could not use it goes back to waiting (or closes, if its window passed). */
-  async handBack(open: OpenPlaylist): Promise<void> {
+  handBack(open: OpenPlaylist): Promise<void> {
+    return this.track(this.doHandBack(open));
+  }
+
+  /** The push ended inside a splice window: the playlist waits, in the catalog, for the stream to come back. */
+  keepOpen(key: string, state: HlsPlaylistState, windowSec: number, file: OpenPlaylist["file"]): Promise<void> {
+    return this.track(this.doKeepOpen(key, state, windowSec, file));
+  }
+
+  private async doHandBack(open: OpenPlaylist): Promise<void> {
     if (this.now() >= open.deadlineMs) return this.close(open);
     try {
       await this.catalog.saveOpenPlaylist(open);
@@ -67,8 +77,7 @@ export class SpliceWindows {
     }
   }
 
-  /** The push ended inside a splice window: the playlist waits, in the catalog, for the stream to come back. */
-  async keepOpen(key: string, state: HlsPlaylistState, windowSec: number, file: OpenPlaylist["file"]): Promise<void> {
+  private async doKeepOpen(key: string, state: HlsPlaylistState, windowSec: number, file: OpenPlaylist["file"]): Promise<void> {
     const open: OpenPlaylist = { spliceKey: key, deadlineMs: this.now() + windowSec * 1000, state, file };
     try {
       await this.catalog.saveOpenPlaylist(open);
@@ -93,20 +102,28 @@ export class SpliceWindows {
     }
   }
 
-  /** Stops the timers (open playlists stay in the catalog for the next start) and waits for closes under way. */
+  /** Waits for the work under way, then stops the timers (open playlists stay in the catalog for the next start). */
   async stop(): Promise<void> {
+    while (this.work.size > 0) await Promise.all([...this.work]);
+    this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    while (this.closing.size > 0) await Promise.all([...this.closing]);
+  }
+
+  /** Work stop() waits for; it never rejects (failures are logged). */
+  private track(work: Promise<void>): Promise<void> {
+    const safe = work.catch((err: unknown) => this.logger.error("splice window work failed", { error: errorMessage(err) }));
+    this.work.add(safe);
+    void safe.finally(() => this.work.delete(safe));
+    return safe;
   }
 
   private schedule(open: OpenPlaylist): void {
+    if (this.stopped) return;
     clearTimeout(this.timers.get(open.spliceKey));
     const timer = setTimeout(() => {
       this.timers.delete(open.spliceKey);
-      const work = this.catalog.takeOpenPlaylist(open.spliceKey).then((current) => (current ? this.close(current) : undefined));
-      this.closing.add(work);
-      void work.finally(() => this.closing.delete(work));
+      void this.track(this.catalog.takeOpenPlaylist(open.spliceKey).then((current) => (current ? this.close(current) : undefined)));
     }, Math.max(0, open.deadlineMs - this.now()));
     this.timers.set(open.spliceKey, timer);
   }

@@ -55,21 +55,23 @@ function recorder(pushes: FakePush[]) {
 }
 
 function setup(clock: { sec: number }) {
+  const pushes: FakePush[] = [];
+  const rec = recorder(pushes);
   const catalog = new SqliteCatalog(":memory:");
-  const scheduler = new TaskScheduler<FakePush>({ catalog, recording: DEFAULTS, logger: silentLogger, now: () => clock.sec * 1000 });
-  return { catalog, scheduler };
+  const scheduler = new TaskScheduler<FakePush>({ catalog, recorder: rec.r, recording: DEFAULTS, logger: silentLogger, now: () => clock.sec * 1000 });
+  scheduler.start(60_000);
+  return { catalog, scheduler, pushes, rec };
 }
 
 describe("TaskScheduler", () => {
   it("starts a recording for each open task of a push's stream (HLS when the task has no template)", async () => {
     const clock = { sec: NOW_SEC };
-    const { catalog, scheduler } = setup(clock);
+    const { catalog, scheduler, pushes, rec } = setup(clock);
     await catalog.insertTask(task("t-1", "s1"), 3);
     await catalog.insertTask(task("t-other", "s2"), 3);
     await catalog.insertTask(task("t-later", "s1", { StartTime: NOW_SEC + 60 }), 3);
     const a = push("s1");
-    const rec = recorder([a]);
-    scheduler.start(rec.r, 60_000);
+    pushes.push(a);
     await scheduler.syncAll();
     expect(rec.started).toEqual([{ stream: "s1", taskId: "t-1", hls: true }]);
     await scheduler.syncAll();
@@ -83,11 +85,10 @@ describe("TaskScheduler", () => {
 
   it("ends a stopped task's recording and resolves once it is closed", async () => {
     const clock = { sec: NOW_SEC };
-    const { catalog, scheduler } = setup(clock);
+    const { catalog, scheduler, pushes, rec } = setup(clock);
     await catalog.insertTask(task("t-1", "s1"), 3);
     const a = push("s1");
-    const rec = recorder([a]);
-    scheduler.start(rec.r, 60_000);
+    pushes.push(a);
     await scheduler.syncAll();
     await catalog.stopTask("t-1", NOW_SEC);
     let synced = false;
@@ -104,12 +105,11 @@ describe("TaskScheduler", () => {
 
   it("syncs each push on its own: a slow close on one stream does not hold another stream's task", async () => {
     const clock = { sec: NOW_SEC };
-    const { catalog, scheduler } = setup(clock);
+    const { catalog, scheduler, pushes, rec } = setup(clock);
     await catalog.insertTask(task("t-a", "a", { EndTime: NOW_SEC + 5 }), 3);
     const a = push("a");
     const b = push("b");
-    const rec = recorder([a, b]);
-    scheduler.start(rec.r, 60_000);
+    pushes.push(a, b);
     await scheduler.syncAll();
     clock.sec += 10; // t-a's window closed: its recording closes slowly (never, until closeAll)
     const slow = scheduler.syncAll();
@@ -124,13 +124,45 @@ describe("TaskScheduler", () => {
     await catalog.close();
   });
 
+  it("a sync queued behind a busy one reads the tasks when its turn comes, not when it was asked for", async () => {
+    const clock = { sec: NOW_SEC };
+    const { catalog, scheduler, pushes, rec } = setup(clock);
+    await catalog.insertTask(task("t-old", "a", { EndTime: NOW_SEC + 5 }), 3);
+    const a = push("a");
+    pushes.push(a);
+    await scheduler.syncAll();
+    clock.sec += 10; // t-old's window closed: its recording closes slowly (until closeAll)
+    const busy = scheduler.syncAll();
+    for (let i = 0; i < 100 && rec.pendingCloses.size === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await catalog.insertTask(task("t-stopped", "a", { StartTime: NOW_SEC, EndTime: NOW_SEC + 600 }), 3);
+    const queued = scheduler.syncAll();
+    await catalog.stopTask("t-stopped", clock.sec);
+    rec.closeAll();
+    await Promise.all([busy, queued]);
+    expect(rec.started.map((s) => s.taskId)).toEqual(["t-old"]);
+    await scheduler.stop();
+    await catalog.close();
+  });
+
+  it("starts nothing once stopped", async () => {
+    const clock = { sec: NOW_SEC };
+    const { catalog, scheduler, pushes, rec } = setup(clock);
+    await catalog.insertTask(task("t-1", "s1"), 3);
+    const a = push("s1");
+    pushes.push(a);
+    await scheduler.stop();
+    await scheduler.syncAll();
+    await scheduler.syncPush(a);
+    expect(rec.started).toHaveLength(0);
+    await catalog.close();
+  });
+
   it("starts at most MAX_OVERLAPPING_TASKS task recordings on one push", async () => {
     const clock = { sec: NOW_SEC };
-    const { catalog, scheduler } = setup(clock);
+    const { catalog, scheduler, pushes, rec } = setup(clock);
     for (const id of ["t-1", "t-2", "t-3", "t-4"]) await catalog.insertTask(task(id, "s1"), 10);
     const a = push("s1");
-    const rec = recorder([a]);
-    scheduler.start(rec.r, 60_000);
+    pushes.push(a);
     await scheduler.syncPush(a);
     expect(rec.started).toHaveLength(MAX_OVERLAPPING_TASKS);
     await scheduler.stop();
@@ -139,13 +171,12 @@ describe("TaskScheduler", () => {
 
   it("does not start again a task that failed on this push", async () => {
     const clock = { sec: NOW_SEC };
-    const { catalog, scheduler } = setup(clock);
+    const { catalog, scheduler, pushes, rec } = setup(clock);
     for (const id of ["t-1", "t-2", "t-3"]) await catalog.insertTask(task(id, "s1"), 3);
     const a = push("s1");
     a.failedTasks.add("t-2");
     a.attachments.set("rule-rec", { taskId: "", recording: { target: { id: "rule-rec" } } });
-    const rec = recorder([a]);
-    scheduler.start(rec.r, 60_000);
+    pushes.push(a);
     await scheduler.syncPush(a);
     expect(rec.started.map((s) => s.taskId)).toEqual(["t-1", "t-3"]);
     await scheduler.stop();

@@ -35,27 +35,31 @@ export interface TaskRecorder<P extends SchedulablePush> {
   endRecording(push: P, recordingId: string): Promise<void>;
 }
 
-export interface TaskSchedulerOptions {
+export interface TaskSchedulerOptions<P extends SchedulablePush> {
   catalog: Catalog;
+  /** Who starts and ends the recordings (the push supervisor). */
+  recorder: TaskRecorder<P>;
   recording: RecordingDefaults;
   logger: Logger;
   now?: () => number;
 }
 
 export class TaskScheduler<P extends SchedulablePush> {
-  private recorder: TaskRecorder<P> | undefined;
+  private readonly recorder: TaskRecorder<P>;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   /** Per push: its sync chain (one sync at a time per push). */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly now: () => number;
 
-  constructor(private readonly options: TaskSchedulerOptions) {
+  constructor(private readonly options: TaskSchedulerOptions<P>) {
+    this.recorder = options.recorder;
     this.now = options.now ?? Date.now;
   }
 
-  /** Starts the periodic check. */
-  start(recorder: TaskRecorder<P>, tickMs = TASK_TICK_MS): void {
-    this.recorder = recorder;
+  /** Starts the periodic check (syncs asked for before it, at a push's start or by the API, run anyway). */
+  start(tickMs = TASK_TICK_MS): void {
+    if (this.stopped) return;
     this.timer = setInterval(() => void this.syncAll({ skipBusy: true }), tickMs);
     this.timer.unref();
   }
@@ -66,7 +70,8 @@ export class TaskScheduler<P extends SchedulablePush> {
    * sync is still running is left for the next tick.
    */
   async syncAll(opts: { skipBusy?: boolean } = {}): Promise<void> {
-    const pushes = this.recorder?.live().filter((p) => !p.ended && !(opts.skipBusy && this.chains.has(p.id))) ?? [];
+    if (this.stopped) return;
+    const pushes = this.recorder.live().filter((p) => !p.ended && !(opts.skipBusy && this.chains.has(p.id)));
     if (pushes.length === 0) return;
     let tasks: StoredTask[];
     try {
@@ -75,11 +80,13 @@ export class TaskScheduler<P extends SchedulablePush> {
       this.options.logger.error("task check failed", { error: errorMessage(err) });
       return;
     }
-    await Promise.all(pushes.map((p) => this.syncPush(p, tasks)));
+    // A push whose sync is still running reads the tasks again when its turn comes: this list may be old by then.
+    await Promise.all(pushes.map((p) => this.syncPush(p, this.chains.has(p.id) ? undefined : tasks)));
   }
 
   /** Syncs one push (at its start, before its held tags are released), on that push's chain. */
   syncPush(push: P, tasks?: readonly StoredTask[]): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const previous = this.chains.get(push.id) ?? Promise.resolve();
     const next = previous
       .then(async () => this.syncOne(push, tasks ?? (await this.options.catalog.pendingOrRunningTasks(Math.floor(this.now() / 1000)))))
@@ -91,15 +98,16 @@ export class TaskScheduler<P extends SchedulablePush> {
     return next;
   }
 
-  /** Stops the periodic check and waits for syncs under way. */
+  /** Stops the periodic check at once, takes no new syncs, and waits for the syncs under way. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
   }
 
   private async syncOne(push: P, tasks: readonly StoredTask[]): Promise<void> {
     const recorder = this.recorder;
-    if (!recorder || push.ended) return;
+    if (push.ended) return;
     const { catalog } = this.options;
     const nowSec = Math.floor(this.now() / 1000);
     const open = tasks.filter((t) => t.DomainName === push.domain && t.AppName === push.app && t.StreamName === push.stream && t.StartTime <= nowSec && nowSec < t.EndTime);
