@@ -19,8 +19,9 @@ import { serveConsole } from "./console-files.js";
 import { ConsoleSessions } from "./console-session.js";
 import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "../control/input.js";
 import { serveRecording } from "./recording-files.js";
+import { ReplayCache } from "./replay-cache.js";
 import { allowedHostNames, type GuardRefusal, RequestGuard } from "./request-guard.js";
-import { verifyTc3 } from "./tc3-auth.js";
+import { type VerifiedTc3, verifyTc3 } from "./tc3-auth.js";
 import { RECORDINGS_URL_PREFIX } from "../media/media-library.js";
 
 /** What the HTTP side serves: the control services, the recordings folder, health facts. */
@@ -41,6 +42,8 @@ export class HttpApi {
   private readonly secrets: Map<string, string>;
   private readonly consoleSessions: ConsoleSessions;
   private readonly guard: RequestGuard;
+  /** Signatures already used, while they could still verify (the allowed clock skew, 300 s). */
+  private readonly replays = new ReplayCache(300);
 
   constructor(private readonly deps: HttpApiDeps) {
     const { config, logger } = deps;
@@ -130,9 +133,10 @@ export class HttpApi {
     try {
       this.checkAction(req);
       const body = await this.readBody(req);
-      const action = headerValue(req, "x-tc-action") ?? url.searchParams.get("Action") ?? "";
+      // GET: the Action of the (signed) query only; an X-TC-Action header there is ignored.
+      const action = (req.method === "GET" ? undefined : headerValue(req, "x-tc-action")) ?? url.searchParams.get("Action") ?? "";
       if (this.authRequired) {
-        verifyTc3({
+        const verified = verifyTc3({
           method: req.method ?? "",
           path: url.pathname,
           query: url.search.replace(/^\?/, ""),
@@ -141,6 +145,7 @@ export class HttpApi {
           lookupSecret: (id) => this.secrets.get(id) ?? this.consoleSessions.secretOf(id),
           nowSec: Math.floor(Date.now() / 1000),
         });
+        this.checkSignedAction(req, verified, action);
       }
       let input: unknown;
       let fromQuery = false;
@@ -185,6 +190,19 @@ export class HttpApi {
       const e = err instanceof ApiError ? err : new ApiError("InternalError", "internal error");
       this.sendJson(res, 200, { Response: { Error: { Code: e.apiCode, Message: e.message }, RequestId: requestId } });
     }
+  }
+
+  /**
+   * The action must be bound to the signature: POSTs of console sessions (and of every client with
+   * api.requireSignedAction) must sign X-TC-Action, and no signature is carried out twice.
+   */
+  private checkSignedAction(req: IncomingMessage, verified: VerifiedTc3, action: string): void {
+    const mustSignAction = this.deps.config.api.requireSignedAction || this.consoleSessions.secretOf(verified.secretId) !== undefined;
+    if (req.method === "POST" && mustSignAction && !verified.signedHeaders.includes("x-tc-action")) {
+      throw new ApiError("AuthFailure.InvalidAuthorization", "X-TC-Action must be signed: SignedHeaders content-type;host;x-tc-action");
+    }
+    const replay = this.replays.check(verified.signature, action, Number(headerValue(req, "x-tc-timestamp")), Math.floor(Date.now() / 1000));
+    if (replay) throw new ApiError("AuthFailure.InvalidAuthorization", `refused: ${replay}`);
   }
 
   /** Requests that act must come from this site, as JSON, and (to an open API) not through a proxy. */

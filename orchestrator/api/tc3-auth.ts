@@ -40,6 +40,8 @@ export interface SignTc3Request {
   payload: string | Buffer;
   /** Unix seconds, the value sent as X-TC-Timestamp. */
   timestamp: number;
+  /** When set, X-TC-Action is signed too (the console does; the official SDK does not). */
+  action?: string;
 }
 
 export interface VerifyTc3Request {
@@ -61,6 +63,10 @@ export interface VerifyTc3Request {
 export interface VerifiedTc3 {
   secretId: string;
   service: string;
+  /** The header names the signature covers, lowercase. */
+  signedHeaders: string[];
+  /** The signature (lowercase hex): unique to this request, for a replay check. */
+  signature: string;
 }
 
 /** The Authorization header value for a request signed with TC3-HMAC-SHA256. */
@@ -69,8 +75,9 @@ export function signTc3(req: SignTc3Request): string {
     throw new RangeError("signTc3: timestamp must be a non-negative integer number of Unix seconds");
   }
   const date = utcDate(req.timestamp);
-  const signedHeaders = ["content-type", "host"];
-  const canonicalHeaders = `content-type:${normalizeValue(req.contentType)}\nhost:${normalizeValue(req.host)}\n`;
+  const signedHeaders = ["content-type", "host", ...(req.action === undefined ? [] : ["x-tc-action"])];
+  let canonicalHeaders = `content-type:${normalizeValue(req.contentType)}\nhost:${normalizeValue(req.host)}\n`;
+  if (req.action !== undefined) canonicalHeaders += `x-tc-action:${normalizeValue(req.action)}\n`;
   const canonicalRequest = buildCanonicalRequest(
     req.method,
     req.path ?? "/",
@@ -174,7 +181,7 @@ export function verifyTc3(req: VerifyTc3Request): VerifiedTc3 {
       "the request signature does not match the signature computed for it; check the SecretKey and the signing steps",
     );
   }
-  return { secretId: auth.secretId, service: auth.service };
+  return { secretId: auth.secretId, service: auth.service, signedHeaders: auth.signedHeaders, signature: auth.signature };
 }
 
 interface ParsedAuthorization {

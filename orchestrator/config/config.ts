@@ -77,6 +77,8 @@ export interface ServiceConfig {
     credentials: { SecretId: string; SecretKey: string }[];
     /** Largest request body accepted. */
     maxBodyBytes: number;
+    /** Signed POSTs must sign X-TC-Action too (the console does; the official SDK does not, so it is refused). */
+    requireSignedAction: boolean;
   };
 }
 
@@ -96,7 +98,7 @@ export function defaultConfig(): ServiceConfig {
     callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12 },
     pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0 },
     console: { password: "" },
-    api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024 },
+    api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024, requireSignedAction: false },
   };
 }
 
@@ -199,6 +201,7 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
     // Never echo the value: it holds a secret.
     check(ok && Object.keys(cred).length === 2, `api.credentials[${i}]`, "{SecretId, SecretKey} with a SecretKey of 8+ characters", "(not shown)");
   }
+  check(typeof c.api.requireSignedAction === "boolean", "api.requireSignedAction", "true or false", c.api.requireSignedAction);
   check(isInt(c.api.maxBodyBytes, 1024, 64 * 1024 * 1024), "api.maxBodyBytes", "an integer 1024-67108864", c.api.maxBodyBytes);
   for (const format of OUTPUT_FORMATS) {
     const key = `recordTemplate.${TEMPLATE_KEYS[format]}`;

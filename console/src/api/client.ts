@@ -115,6 +115,7 @@ export class Api {
       contentType: CONTENT_TYPE,
       payload,
       timestamp,
+      action,
     });
     let res: Response;
     try {

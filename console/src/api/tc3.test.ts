@@ -14,6 +14,7 @@ describe("console TC3 signer", () => {
     contentType: "application/json",
     payload: JSON.stringify({ TemplateName: "t_1", FlvParam: { Enable: 1 }, Description: "caf\u00e9 \u5f55\u5236" }),
     timestamp: 1_790_000_000,
+    action: "CreateLiveRecordTemplate",
   };
 
   it("gives the same Authorization as the server's signer", async () => {
@@ -22,9 +23,12 @@ describe("console TC3 signer", () => {
 
   it("is accepted by the server's verifier, and a changed body is not", async () => {
     const authorization = await signTc3(base);
-    const headers = { authorization, "content-type": base.contentType, host: base.host, "x-tc-timestamp": String(base.timestamp) };
+    const headers = { authorization, "content-type": base.contentType, host: base.host, "x-tc-action": base.action, "x-tc-timestamp": String(base.timestamp) };
     const request = { method: "POST", path: "/", query: "", headers, lookupSecret: () => base.secretKey, nowSec: base.timestamp };
-    expect(verifyTc3({ ...request, body: Buffer.from(base.payload) })).toEqual({ secretId: "console-abc", service: "live" });
+    expect(verifyTc3({ ...request, body: Buffer.from(base.payload) })).toMatchObject({ secretId: "console-abc", service: "live", signedHeaders: ["content-type", "host", "x-tc-action"] });
     expect(() => verifyTc3({ ...request, body: Buffer.from(`${base.payload} `) })).toThrow(/signature does not match/);
+    // The action is signed: the same request re-sent as another action does not verify.
+    const swapped = { ...request, headers: { ...headers, "x-tc-action": "DeleteLiveRecordTemplate" } };
+    expect(() => verifyTc3({ ...swapped, body: Buffer.from(base.payload) })).toThrow(/signature does not match/);
   });
 });

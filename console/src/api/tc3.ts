@@ -2,7 +2,10 @@
  * TC3-HMAC-SHA256 in the browser (WebCrypto), exactly as the server's
  * verifier (orchestrator/api/tc3-auth.ts) and the cloud's SDKs sign:
  *
- *   CanonicalRequest = POST \n / \n "" \n content-type:<ct>\nhost:<host>\n \n content-type;host \n hex(sha256(body))
+ *   CanonicalRequest = POST \n / \n "" \n content-type:<ct>\nhost:<host>\nx-tc-action:<action>\n \n
+ *                      content-type;host;x-tc-action \n hex(sha256(body))
+ * (the action is signed too, so a captured request cannot be re-sent as another action;
+ * the server requires it of console sessions).
  *   StringToSign     = TC3-HMAC-SHA256 \n <timestamp> \n <date>/<service>/tc3_request \n hex(sha256(CanonicalRequest))
  *   key = HMAC(HMAC(HMAC("TC3" + SecretKey, date), service), "tc3_request")
  *
@@ -29,6 +32,8 @@ export interface Tc3Request {
   payload: string;
   /** Unix seconds, sent as X-TC-Timestamp. */
   timestamp: number;
+  /** The X-TC-Action header sent, signed with the request. */
+  action: string;
 }
 
 function hex(bytes: ArrayBuffer): string {
@@ -53,8 +58,8 @@ export function utcDate(timestampSec: number): string {
 export async function signTc3(req: Tc3Request): Promise<string> {
   if (!Number.isSafeInteger(req.timestamp) || req.timestamp < 0) throw new RangeError("timestamp must be whole Unix seconds");
   const date = utcDate(req.timestamp);
-  const signedHeaders = "content-type;host";
-  const canonicalHeaders = `content-type:${req.contentType.trim().toLowerCase()}\nhost:${req.host.trim().toLowerCase()}\n`;
+  const signedHeaders = "content-type;host;x-tc-action";
+  const canonicalHeaders = `content-type:${req.contentType.trim().toLowerCase()}\nhost:${req.host.trim().toLowerCase()}\nx-tc-action:${req.action.trim().toLowerCase()}\n`;
   const canonicalRequest = [req.method, req.path ?? "/", req.query ?? "", canonicalHeaders, signedHeaders, await sha256Hex(req.payload)].join("\n");
   const scope = `${date}/${req.service}/${TERMINATOR}`;
   const stringToSign = `${ALGORITHM}\n${req.timestamp}\n${scope}\n${await sha256Hex(canonicalRequest)}`;
