@@ -1,16 +1,19 @@
 /**
- * Signatures already used (issue 14, item 2). A TC3 signature is valid for
- * api's allowed clock skew on either side of its X-TC-Timestamp; within that
- * window a captured request could be sent again. Each signature is kept until
- * it can no longer verify, with the action it was used for:
- * - the same signature for another action is refused (the official SDK does
- *   not sign X-TC-Action, so a captured read could otherwise be re-sent as a
- *   delete);
- * - the same signature for the same action is refused when the action changes
- *   state (one signed create sent twice would make two templates); a repeated
- *   Describe/Search is a read and is let through (two identical reads in the
- *   same second are legitimate).
- * Memory is bounded: past MAX_ENTRIES the oldest entries go first.
+ * Signed requests already carried out (issue 14, item 2). A TC3 signature
+ * verifies for the allowed clock skew after its X-TC-Timestamp; within that
+ * window a captured request could be sent again. Each (signature, action) is
+ * kept until the signature can no longer verify, and a repeat is refused when
+ * the action changes state (one signed create sent twice would make two
+ * templates). A repeated read (Describe*, SearchMedia) is let through.
+ *
+ * Keyed on the action too: the official SDK does not sign X-TC-Action, so
+ * two different calls with the same body in the same second carry the same
+ * signature and are both legitimate. The flip side, as against the cloud: a
+ * captured SDK request can be re-sent once as another action with the same
+ * body; clients that sign X-TC-Action (the console; every client with
+ * api.requireSignedAction) are not exposed to that, since another action does
+ * not verify.
+ * Memory is bounded: past MAX_REPLAY_ENTRIES the oldest entries go first.
  */
 
 /** Signatures remembered at most (~100 bytes each). */
@@ -22,8 +25,8 @@ export function isReadOnlyAction(action: string): boolean {
 }
 
 export class ReplayCache {
-  /** signature -> [action, expiry (Unix s)], in insertion order (oldest first). */
-  private readonly seen = new Map<string, [string, number]>();
+  /** "action signature" -> expiry (Unix s), in insertion order (oldest first). */
+  private readonly seen = new Map<string, number>();
 
   constructor(
     /** How long after its timestamp a signature still verifies (the allowed skew), seconds. */
@@ -32,18 +35,14 @@ export class ReplayCache {
   ) {}
 
   /**
-   * Records a verified signature; returns why it must be refused, or undefined.
+   * Records a verified request; returns why it must be refused, or undefined.
    * @param timestampSec the request's X-TC-Timestamp
    */
   check(signature: string, action: string, timestampSec: number, nowSec: number): string | undefined {
     this.expire(nowSec);
-    const earlier = this.seen.get(signature);
-    if (earlier) {
-      if (earlier[0] !== action) return `this signature was already used for ${earlier[0]}`;
-      if (!isReadOnlyAction(action)) return `this signed ${action} was already carried out (a replay)`;
-      return undefined;
-    }
-    this.seen.set(signature, [action, timestampSec + this.validitySec]);
+    const key = `${action} ${signature}`;
+    if (this.seen.has(key)) return isReadOnlyAction(action) ? undefined : `this signed ${action} was already carried out (a replay)`;
+    this.seen.set(key, timestampSec + this.validitySec);
     if (this.seen.size > this.maxEntries) this.seen.delete(this.seen.keys().next().value as string);
     return undefined;
   }
@@ -54,9 +53,9 @@ export class ReplayCache {
 
   private expire(nowSec: number): void {
     // Entries are in arrival order; expiries are close to it (timestamps within the skew), so stop at the first live one.
-    for (const [signature, [, expires]] of this.seen) {
+    for (const [key, expires] of this.seen) {
       if (expires >= nowSec) break;
-      this.seen.delete(signature);
+      this.seen.delete(key);
     }
   }
 }
