@@ -24,9 +24,9 @@ describe("push authentication (spec §7)", () => {
   let h: Harness;
   afterAll(() => h?.stop());
 
-  it("refuses missing, wrong and expired secrets with a clear reason; a signed push records and keeps its query as stream_param", async () => {
+  it("refuses missing, wrong and expired secrets with a clear reason; a signed push records and keeps its query, without txSecret, as stream_param", async () => {
     h = await startService({ FlvParam: every(60), HlsParam: OFF, Mp4Param: OFF, AacParam: OFF }, (c) => {
-      c.pushAuth = { mode: "on", keys: { "127.0.0.1": { primary: "primary-key-123", backup: "backup-key-456" } }, authDeltaSec: 0 };
+      c.pushAuth = { mode: "on", keys: { "127.0.0.1": { primary: "primary-key-123", backup: "backup-key-456" } }, authDeltaSec: 0, maxValiditySec: 3600 };
     });
     const txTime = Math.floor(Date.now() / 1000 + 600).toString(16).toUpperCase();
     const expired = Math.floor(Date.now() / 1000 - 10).toString(16).toUpperCase();
@@ -40,12 +40,14 @@ describe("push authentication (spec §7)", () => {
     expect(await refused("")).toMatch(/authentication failed: missing txSecret or txTime/);
     expect(await refused(`?txSecret=${txSecretFor("nope-nope-nope", "sec", txTime)}&txTime=${txTime}`)).toMatch(/authentication failed: txSecret does not match/);
     expect(await refused(`?txSecret=${txSecretFor("primary-key-123", "sec", expired)}&txTime=${expired}`)).toMatch(/authentication failed: push URL expired/);
+    const years = Math.floor(Date.now() / 1000 + 86_400 * 365).toString(16).toUpperCase();
+    expect(await refused(`?txSecret=${txSecretFor("primary-key-123", "sec", years)}&txTime=${years}`)).toMatch(/txTime is more than 3600 s ahead/);
     const query = `txSecret=${txSecretFor("backup-key-456", "sec", txTime)}&txTime=${txTime}&from=obs`;
     await replayFlv(FIXTURES["av-h264-aac-3s"].path, `${h.url("live", "sec")}?${query}`);
     await h.closed("sec");
     expect(await listFiles(h.streamDir("live", "sec"), "flv")).toHaveLength(1);
     const [row] = await h.service.catalog.listRecordings({ stream: "sec" });
-    expect(row!.streamParam).toBe(query);
+    expect(row!.streamParam).toBe(`txTime=${txTime}&from=obs`);
   });
 });
 

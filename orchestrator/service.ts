@@ -96,7 +96,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       admission: new Admission({
         dataDir: config.dataDir,
         minFreeMegabytes: config.recording.minFreeMegabytes,
-        ...(pushAuthRequired(config) ? { pushAuth: { keys: config.pushAuth.keys, authDeltaSec: config.pushAuth.authDeltaSec } } : {}),
+        ...(pushAuthRequired(config) ? { pushAuth: { keys: config.pushAuth.keys, authDeltaSec: config.pushAuth.authDeltaSec, maxValiditySec: config.pushAuth.maxValiditySec } } : {}),
       }),
       splice: this.splice,
       indexer: this.indexer,

@@ -113,6 +113,10 @@ describe("a page on another origin", () => {
     });
     expect(answer.Response.Error).toBeUndefined();
     expect(answer.Response.Templates?.length).toBeGreaterThan(0);
+    // Nor can another site frame the console.
+    const page2 = await fetch(`${api}/console/`);
+    expect(page2.headers.get("x-frame-options")).toBe("DENY");
+    expect(page2.headers.get("content-security-policy")).toBe("frame-ancestors 'none'");
   });
 });
 

@@ -59,6 +59,9 @@ export async function serveConsole(req: IncomingMessage, res: ServerResponse, pa
       // Built assets carry a content hash in their names; the page itself must always be fresh.
       "cache-control": hashed ? "public, max-age=31536000, immutable" : "no-cache",
       "x-content-type-options": "nosniff",
+      // No other site may frame the console (clickjacking its buttons).
+      "x-frame-options": "DENY",
+      "content-security-policy": "frame-ancestors 'none'",
     });
     if (req.method === "HEAD") res.end();
     else createReadStream(file).pipe(res);

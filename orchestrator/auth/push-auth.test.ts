@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkPushAuth, parseTxTime, txSecretFor } from "./push-auth.js";
+import { checkPushAuth, parseTxTime, txSecretFor, withoutPushSecret } from "./push-auth.js";
 
 const cfg = { keys: { "livepush.tcloud.com": { primary: "e12c46f2612d5106e2034781ab261ca3", backup: "backupkey" } }, authDeltaSec: 0 };
 
@@ -31,5 +31,31 @@ describe("push authentication (spec §7)", () => {
     const any = { keys: { "*": { primary: "k" } }, authDeltaSec: 60 };
     expect(checkPushAuth(any, "x.com", "s", `txSecret=${txSecretFor("k", "s", t)}&txTime=${t}`, 1546064025 + 59).ok).toBe(true);
     expect(checkPushAuth(any, "x.com", "s", `txSecret=${txSecretFor("k", "s", t)}&txTime=${t}`, 1546064025 + 61).ok).toBe(false);
+  });
+
+  it("finds a domain's keys case-insensitively, never an object's built-in properties", () => {
+    const t = "5C271099";
+    const mixed = { keys: { "Live.Example.COM": { primary: "k1" } }, authDeltaSec: 0 };
+    expect(checkPushAuth(mixed, "live.example.com", "s", `txSecret=${txSecretFor("k1", "s", t)}&txTime=${t}`, 1546064000).ok).toBe(true);
+    for (const domain of ["constructor", "__proto__", "toString"]) {
+      const r = checkPushAuth(mixed, domain, "s", `txSecret=x&txTime=${t}`, 1546064000);
+      expect(r).toEqual({ ok: false, reason: `no push key is configured for domain ${domain}` });
+    }
+  });
+
+  it("refuses a txTime further ahead than maxValiditySec", () => {
+    const far = "FFFFFFFF";
+    const capped = { keys: { "*": { primary: "k" } }, authDeltaSec: 0, maxValiditySec: 86_400 };
+    const r = checkPushAuth(capped, "x.com", "s", `txSecret=${txSecretFor("k", "s", far)}&txTime=${far}`, 1546064000);
+    expect(r.ok ? "ok" : r.reason).toMatch(/more than 86400 s ahead/);
+    const soon = (1546064000 + 3600).toString(16).toUpperCase();
+    expect(checkPushAuth(capped, "x.com", "s", `txSecret=${txSecretFor("k", "s", soon)}&txTime=${soon}`, 1546064000).ok).toBe(true);
+  });
+
+  it("strips txSecret from the query kept as stream_param", () => {
+    expect(withoutPushSecret("txSecret=abc&txTime=5C271099&from=obs")).toBe("txTime=5C271099&from=obs");
+    expect(withoutPushSecret("from=obs&tx%53ecret=abc")).toBe("from=obs");
+    expect(withoutPushSecret("from=obs")).toBe("from=obs");
+    expect(withoutPushSecret("")).toBe("");
   });
 });

@@ -17,6 +17,8 @@ export interface PushAuthConfig {
   keys: Record<string, PushKeys>;
   /** Seconds a URL stays valid after txTime (the cloud's AuthDelta). */
   authDeltaSec: number;
+  /** A txTime further than this in the future is refused (a URL signed to stay valid for years); 0: no cap. */
+  maxValiditySec?: number;
 }
 
 export type PushAuthResult = { ok: true } | { ok: false; reason: string };
@@ -40,7 +42,7 @@ function sameHex(a: string, b: string): boolean {
 
 /** Checks a publish's query string. Reasons never contain the key or the expected secret. */
 export function checkPushAuth(cfg: PushAuthConfig, domain: string, stream: string, query: string, nowSec: number): PushAuthResult {
-  const keys = cfg.keys[domain] ?? cfg.keys["*"];
+  const keys = keysFor(cfg.keys, domain);
   if (!keys) return { ok: false, reason: `no push key is configured for domain ${domain}` };
   const params = new URLSearchParams(query);
   const txSecret = params.get("txSecret");
@@ -50,6 +52,30 @@ export function checkPushAuth(cfg: PushAuthConfig, domain: string, stream: strin
   if (txTime === undefined) return { ok: false, reason: "txTime must be a Unix time in hex (8 digits) or decimal" };
   const valid = [keys.primary, keys.backup].filter((k): k is string => !!k).some((k) => sameHex(txSecretFor(k, stream, txTimeText), txSecret));
   if (!valid) return { ok: false, reason: "txSecret does not match this stream and txTime" };
+  const maxValidity = cfg.maxValiditySec ?? 0;
+  if (maxValidity > 0 && txTime - nowSec > maxValidity) return { ok: false, reason: `txTime is more than ${maxValidity} s ahead (pushAuth.maxValiditySec)` };
   if (nowSec > txTime + cfg.authDeltaSec) return { ok: false, reason: `push URL expired at ${new Date((txTime + cfg.authDeltaSec) * 1000).toISOString()}` };
   return { ok: true };
+}
+
+/** The keys of a push domain (compared case-insensitively, own entries only), else the "*" keys. */
+function keysFor(all: Record<string, PushKeys>, domain: string): PushKeys | undefined {
+  const wanted = domain.toLowerCase();
+  for (const [name, keys] of Object.entries(all)) if (name !== "*" && name.toLowerCase() === wanted) return keys;
+  return Object.hasOwn(all, "*") ? all["*"] : undefined;
+}
+
+/** The push query string without its txSecret (kept as stream_param: the secret must not travel on). */
+export function withoutPushSecret(query: string): string {
+  return query
+    .split("&")
+    .filter((part) => {
+      const name = part.split("=")[0] ?? "";
+      try {
+        return decodeURIComponent(name.replace(/\+/g, " ")) !== "txSecret";
+      } catch {
+        return true;
+      }
+    })
+    .join("&");
 }

@@ -67,6 +67,8 @@ export interface ServiceConfig {
     keys: Record<string, { primary: string; backup?: string }>;
     /** Seconds a push URL stays valid after its txTime. */
     authDeltaSec: number;
+    /** A push URL whose txTime is further ahead than this is refused (0: no cap). */
+    maxValiditySec: number;
   };
   /** The web console at /console/: operators log in with this password (empty: console disabled). */
   console: { password: string };
@@ -96,7 +98,7 @@ export function defaultConfig(): ServiceConfig {
     recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64, retentionSweepSeconds: 60, minFreeMegabytes: 64, flvHevcMode: "enhanced" },
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
     callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12 },
-    pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0 },
+    pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0, maxValiditySec: 604_800 },
     console: { password: "" },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024, requireSignedAction: false },
   };
@@ -181,6 +183,7 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(isInt(c.callbacks.timeoutSec, 1, 300), "callbacks.timeoutSec", "an integer 1-300", c.callbacks.timeoutSec);
   check(isInt(c.callbacks.maxRetries, 0, 100), "callbacks.maxRetries", "an integer 0-100", c.callbacks.maxRetries);
   check(["auto", "on", "off"].includes(c.pushAuth.mode), "pushAuth.mode", "auto|on|off", c.pushAuth.mode);
+  check(isInt(c.pushAuth.maxValiditySec, 0, 31_536_000), "pushAuth.maxValiditySec", "an integer 0-31536000", c.pushAuth.maxValiditySec);
   check(isInt(c.pushAuth.authDeltaSec, 0, 31_536_000), "pushAuth.authDeltaSec", "an integer 0-31536000", c.pushAuth.authDeltaSec);
   check(isObject(c.pushAuth.keys), "pushAuth.keys", "an object of domain -> {primary, backup}", "(not shown)");
   for (const [domain, k] of Object.entries(c.pushAuth.keys)) {

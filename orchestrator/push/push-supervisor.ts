@@ -22,6 +22,7 @@ import type { RecordNotifier } from "../callbacks/record-notifier.js";
 import type { FileIndexer, FileMeta, JournalContext } from "../catalog/file-indexer.js";
 import type { Catalog, OpenPlaylist } from "../catalog/types.js";
 import type { LivePushStatus } from "../control/wire-types.js";
+import { withoutPushSecret } from "../auth/push-auth.js";
 import { matchRule } from "../rules/rule-matcher.js";
 import { spliceKey, type SpliceWindows } from "../splice/splice-windows.js";
 import { type FormatParams, type RecordingDefaults, recordingSettings } from "../templates/recording-settings.js";
@@ -203,7 +204,7 @@ export class PushSupervisor extends TypedEmitter<PushSupervisorEvents> {
     // In-progress files and the journal always get a fresh id; a continued playlist keeps its first
     // recording's id in the catalog and notifications (one file, one id, one notification).
     const id = randomUUID();
-    const streamParam = taskId ? "" : push.session.query;
+    const streamParam = taskId ? "" : withoutPushSecret(push.session.query);
     const meta: FileMeta = { recordingId: resume?.file.recordingId ?? id, domain: push.domain, app: push.app, stream: push.stream, taskId, templateId, streamParam };
     const journalContext: JournalContext = {
       taskId,
