@@ -16,6 +16,7 @@ import { effectiveMatrix } from "../../engine/mux/codec-matrix.js";
 import { ffmpegCapabilitiesSync } from "../../engine/ffmpeg/ffmpeg-capabilities.js";
 import { ACTIONS } from "./actions.js";
 import { serveConsole } from "./console-files.js";
+import { parseJsonBody } from "./json-body.js";
 import { ConsoleSessions } from "./console-session.js";
 import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "../control/input.js";
 import { serveRecording } from "./recording-files.js";
@@ -256,11 +257,3 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function parseJsonBody(body: Buffer): unknown {
-  if (body.length === 0) return {};
-  try {
-    return JSON.parse(body.toString("utf8")) as unknown;
-  } catch {
-    throw new ApiError("InvalidParameter", "the request body is not valid JSON");
-  }
-}
