@@ -25,6 +25,8 @@ import { allowedHostNames, type GuardRefusal, RequestGuard } from "./request-gua
 import { type VerifiedTc3, verifyTc3 } from "./tc3-auth.js";
 import { RECORDINGS_URL_PREFIX } from "../media/media-library.js";
 
+const LOGOUT_PATH = "/console/api/logout";
+
 /** What the HTTP side serves: the control services, the recordings folder, health facts. */
 export interface HttpApiDeps {
   config: ServiceConfig;
@@ -100,8 +102,8 @@ export class HttpApi {
       await this.handleAction(req, res, url);
       return;
     }
-    if (url.pathname === "/console/api/login" || url.pathname === "/console/api/logout") {
-      await this.handleConsoleAuth(req, res, url.pathname.endsWith("login"));
+    if (url.pathname === "/console/api/login" || url.pathname === LOGOUT_PATH) {
+      await this.handleConsoleAuth(req, res, url.pathname !== LOGOUT_PATH);
       return;
     }
     if (await serveConsole(req, res, url.pathname)) return;
@@ -172,19 +174,33 @@ export class HttpApi {
     }
   }
 
-  /** POST /console/api/login {password} -> a session credential; /logout {SecretId}. Same envelope as the API. */
+  /**
+   * POST /console/api/login {password} -> a session credential; /logout, signed (TC3) with the
+   * session it ends. Same envelope as the API.
+   */
   private async handleConsoleAuth(req: IncomingMessage, res: ServerResponse, login: boolean): Promise<void> {
     const requestId = randomUUID();
     try {
       if (req.method !== "POST") throw new ApiError("UnsupportedProtocol", "use POST");
       this.checkAction(req);
-      const body = parseJsonBody(await this.readBody(req)) as Record<string, unknown> | null;
+      const raw = await this.readBody(req);
+      const body = parseJsonBody(raw) as Record<string, unknown> | null;
       if (login) {
         const session = this.consoleSessions.login(body?.password, req.socket.remoteAddress ?? "");
         this.deps.logger.info("console login", { remote: req.socket.remoteAddress });
         this.sendJson(res, 200, { Response: { ...session, AuthRequired: this.authRequired, RequestId: requestId } });
       } else {
-        this.consoleSessions.logout(body?.SecretId);
+        // Only the holder of the session's key may end it: knowing its SecretId is not enough.
+        const { secretId } = verifyTc3({
+          method: "POST",
+          path: LOGOUT_PATH,
+          query: "",
+          headers: req.headers,
+          body: raw,
+          lookupSecret: (id) => this.consoleSessions.secretOf(id),
+          nowSec: Math.floor(Date.now() / 1000),
+        });
+        this.consoleSessions.logout(secretId);
         this.sendJson(res, 200, { Response: { RequestId: requestId } });
       }
     } catch (err) {

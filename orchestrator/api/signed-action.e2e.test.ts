@@ -126,6 +126,22 @@ describe("signatures bind the action", () => {
     expect(String((unbound.Error as { Message: string }).Message)).toMatch(/X-TC-Action must be signed/);
     const bound = await send(h, sign(h, "DescribeLiveRecordTemplates", {}, { ...session, signAction: true }));
     expect(errorCode(bound)).toBeUndefined();
+
+    // Logout needs the session's key, not just its SecretId.
+    const logoutUrl = `http://127.0.0.1:${h.service.httpPort}/console/api/logout`;
+    const unsignedLogout = await fetch(logoutUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ SecretId: session.secretId }) });
+    expect(((await unsignedLogout.json()) as { Response: { Error?: { Code: string } } }).Response.Error?.Code).toMatch(/^AuthFailure/);
+    expect(errorCode(await send(h, sign(h, "DescribeLiveRecordRules", {}, { ...session, signAction: true })))).toBeUndefined();
+    const host = `127.0.0.1:${h.service.httpPort}`;
+    const timestamp = nowSec();
+    const authorization = signTc3({ ...session, service: "live", host, method: "POST", path: "/console/api/logout", contentType: "application/json", payload: "{}", timestamp, action: "ConsoleLogout" });
+    const signedLogout = await fetch(logoutUrl, {
+      method: "POST",
+      headers: { authorization, "content-type": "application/json", "x-tc-action": "ConsoleLogout", "x-tc-timestamp": String(timestamp) },
+      body: "{}",
+    });
+    expect(((await signedLogout.json()) as { Response: { Error?: unknown } }).Response.Error).toBeUndefined();
+    expect(errorCode(await send(h, sign(h, "DescribeLiveCallbackRules", {}, { ...session, signAction: true })))).toBe("AuthFailure.SecretIdNotFound");
   });
 });
 

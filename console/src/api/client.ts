@@ -71,8 +71,26 @@ export async function login(password: string): Promise<Session> {
   };
 }
 
+/** Ends the session on the server: the call is signed with the session, which alone may end it. */
 export async function logout(session: Session): Promise<void> {
-  await fetch("/console/api/logout", { method: "POST", headers: { "content-type": CONTENT_TYPE }, body: JSON.stringify({ SecretId: session.SecretId }) }).catch(() => undefined);
+  const path = "/console/api/logout";
+  const payload = "{}";
+  const timestamp = Math.floor((Date.now() + session.clockOffsetMs) / 1000);
+  const action = "ConsoleLogout";
+  const authorization = await signTc3({
+    secretId: session.SecretId,
+    secretKey: session.SecretKey,
+    service: "live",
+    host: location.host,
+    method: "POST",
+    path,
+    contentType: CONTENT_TYPE,
+    payload,
+    timestamp,
+    action,
+  });
+  const headers = { authorization, "content-type": CONTENT_TYPE, "x-tc-action": action, "x-tc-timestamp": String(timestamp) };
+  await fetch(path, { method: "POST", headers, body: payload }).catch(() => undefined);
 }
 
 /** The session of this tab, kept across reloads (sessionStorage) until it expires. */
