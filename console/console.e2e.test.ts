@@ -250,6 +250,12 @@ describe("web console", () => {
     await taskRow.getByRole("button", { name: "Delete: confirm" }).click();
     await expect.poll(() => page.locator("tr[data-task]").count()).toBe(0);
 
+    // Log out: the server ends the session (the call is signed with it), the login form is back.
+    expect(await page.evaluate(() => sessionStorage.length)).toBeGreaterThan(0);
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.locator("input[name=password]").waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
     expect(pageErrors).toEqual([]);
   }, 90_000);
 });

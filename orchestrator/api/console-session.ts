@@ -3,9 +3,10 @@
  * short-lived SecretId/SecretKey pair that the console uses to sign control
  * API calls (TC3), like any other client. Sessions live in memory.
  *
- * Failed logins slow guessing down without locking the operator out: each
- * failure from an address doubles the wait before that address may try again
- * (1 s, 2 s, 4 s ... at most 60 s), and past GLOBAL_FAILURE_BUDGET failures a
+ * Failed logins slow guessing down without locking the operator out: a
+ * mistyped password may be retyped at once, and each further failure from
+ * the address doubles the wait before it may try again (1 s, 2 s, 4 s ... at
+ * most 60 s), and past GLOBAL_FAILURE_BUDGET failures a
  * minute from all addresses together (a distributed guess) every address
  * waits. A try during a wait is refused without looking at the password; once
  * the wait is over the right password works. Records older than a minute are
@@ -82,7 +83,7 @@ export class ConsoleSessions {
   private failed(address: string, mine: Failures | undefined, t: number): void {
     const count = (mine?.count ?? 0) + 1;
     this.failures.delete(address); // re-inserted last: the map stays ordered by last failure
-    this.failures.set(address, { count, lastMs: t, retryAtMs: t + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (count - 1)) });
+    this.failures.set(address, { count, lastMs: t, retryAtMs: count < 2 ? t : t + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (count - 2)) });
     if (this.failures.size > MAX_TRACKED_ADDRESSES) this.failures.delete(this.failures.keys().next().value as string);
     this.recentFailures.push(t);
     const over = this.recentFailures.length - GLOBAL_FAILURE_BUDGET;

@@ -31,4 +31,13 @@ describe("console TC3 signer", () => {
     const swapped = { ...request, headers: { ...headers, "x-tc-action": "DeleteLiveRecordTemplate" } };
     expect(() => verifyTc3({ ...swapped, body: Buffer.from(base.payload) })).toThrow(/signature does not match/);
   });
+
+  it("signs the logout call (its own path) as the server checks it", async () => {
+    const logout = { ...base, path: "/console/api/logout", payload: "{}", action: "ConsoleLogout" };
+    const authorization = await signTc3(logout);
+    const headers = { authorization, "content-type": base.contentType, host: base.host, "x-tc-action": logout.action, "x-tc-timestamp": String(base.timestamp) };
+    const request = { method: "POST", query: "", headers, body: Buffer.from("{}"), lookupSecret: () => base.secretKey, nowSec: base.timestamp };
+    expect(verifyTc3({ ...request, path: "/console/api/logout" }).secretId).toBe("console-abc");
+    expect(() => verifyTc3({ ...request, path: "/" })).toThrow(/signature does not match/);
+  });
 });
