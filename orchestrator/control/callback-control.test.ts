@@ -3,7 +3,7 @@ import { emptyCallbackTemplate } from "../callbacks/callback-schema.js";
 import { CallbackTargets } from "../callbacks/callback-targets.js";
 import type { CallbackTemplateInput } from "../callbacks/types.js";
 import { SqliteCatalog } from "../catalog/sqlite-catalog.js";
-import { CallbackControl, MAX_CALLBACK_RULES, MAX_CALLBACK_TEMPLATES } from "./callback-control.js";
+import { CallbackControl, KEY_MASK, MAX_CALLBACK_RULES, MAX_CALLBACK_TEMPLATES } from "./callback-control.js";
 
 const code = (c: string) => expect.objectContaining({ code: c });
 const NOW = 1_700_000_000_000;
@@ -31,13 +31,27 @@ describe("CallbackControl: templates", () => {
     const b = await control.createTemplate(tpl("b", { RecordStatusNotifyUrl: "http://hooks.example/status" }));
     expect(a.TemplateId).toBeGreaterThan(0);
     expect(b.TemplateId).not.toBe(a.TemplateId);
-    expect((await control.describeTemplate(a.TemplateId)).Template).toEqual({ TemplateId: a.TemplateId, ...tpl("a") });
+    expect((await control.describeTemplate(a.TemplateId)).Template).toEqual({ TemplateId: a.TemplateId, ...tpl("a"), CallbackKey: KEY_MASK });
     expect((await control.describeTemplates()).Templates.map((t) => t.TemplateId)).toEqual([a.TemplateId, b.TemplateId]);
     await control.modifyTemplate(b.TemplateId, { Description: "new", RecordNotifyUrl: "" });
     const m = (await control.describeTemplate(b.TemplateId)).Template;
-    expect(m).toEqual({ TemplateId: b.TemplateId, ...tpl("b", { RecordStatusNotifyUrl: "http://hooks.example/status" }), Description: "new", RecordNotifyUrl: "" });
+    expect(m).toEqual({ TemplateId: b.TemplateId, ...tpl("b", { RecordStatusNotifyUrl: "http://hooks.example/status" }), Description: "new", RecordNotifyUrl: "", CallbackKey: KEY_MASK });
     await control.deleteTemplate(a.TemplateId);
     expect((await control.describeTemplates()).Templates).toEqual([m]);
+  });
+
+  it("never answers the CallbackKey; a Modify sending the mask back keeps the key", async () => {
+    const { catalog, control } = open();
+    const a = await control.createTemplate(tpl("a"));
+    const none = await control.createTemplate(tpl("b", { CallbackKey: "" }));
+    expect((await control.describeTemplate(a.TemplateId)).Template.CallbackKey).toBe(KEY_MASK);
+    expect((await control.describeTemplates()).Templates.map((t) => t.CallbackKey)).toEqual([KEY_MASK, ""]);
+    expect(JSON.stringify(await control.describeTemplates())).not.toContain("key-a");
+    await control.modifyTemplate(a.TemplateId, { ...(await control.describeTemplate(a.TemplateId)).Template, Description: "read, changed, written back" });
+    expect((await catalog.getCallbackTemplate(a.TemplateId))?.CallbackKey).toBe("key-a");
+    await control.modifyTemplate(a.TemplateId, { CallbackKey: "new-key-1" });
+    expect((await catalog.getCallbackTemplate(a.TemplateId))?.CallbackKey).toBe("new-key-1");
+    expect((await catalog.getCallbackTemplate(none.TemplateId))?.CallbackKey).toBe("");
   });
 
   it("FailedOperation.NotFound for an unknown id", async () => {

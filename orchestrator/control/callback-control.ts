@@ -18,6 +18,9 @@
  * - a Modify leaving no notify URL                   -> MissingParameter (as Create)
  * - retrying an unknown delivery                     -> FailedOperation.NotFound
  * - retrying a delivered one                         -> UnsupportedOperation
+ *
+ * CallbackKey is a secret: Describe answers carry KEY_MASK in its place (or ""
+ * when none is set), and a Modify that sends KEY_MASK back keeps the key.
  */
 import { toCallbackDeliveryInfo, hasNotifyUrl, type CallbackDeliveryInfo, type DeliveryQuery } from "../callbacks/callback-schema.js";
 import type { CallbackRule, CallbackRuleInput, CallbackTemplate, CallbackTemplateInput, CallbackTemplatePatch, DeliveryCounts } from "../callbacks/types.js";
@@ -28,6 +31,14 @@ import { ApiError } from "./api-error.js";
 export const MAX_CALLBACK_TEMPLATES = 50;
 /** Our choice: the same cap as recording rules (spec §6). */
 export const MAX_CALLBACK_RULES = 50;
+
+/** What Describe answers show for a set CallbackKey. */
+export const KEY_MASK = "********";
+
+/** A template as answered: its key masked. */
+function masked(t: CallbackTemplate): CallbackTemplate {
+  return t.CallbackKey ? { ...t, CallbackKey: KEY_MASK } : t;
+}
 
 const templateNotFound = (id: number) => new ApiError("FailedOperation.NotFound", `no callback template with TemplateId ${id}`);
 
@@ -47,7 +58,10 @@ export class CallbackControl {
 
   /** Merges `patch` over the stored template; the result must keep a notify URL. */
   async modifyTemplate(id: number, patch: CallbackTemplatePatch): Promise<Record<string, never>> {
-    const merged: CallbackTemplate = { ...(await this.template(id)), ...patch, TemplateId: id };
+    const stored = await this.template(id);
+    // A client that writes back what it read sends the mask: the key stays as it is.
+    const keep = patch.CallbackKey === KEY_MASK ? { CallbackKey: stored.CallbackKey } : {};
+    const merged: CallbackTemplate = { ...stored, ...patch, ...keep, TemplateId: id };
     if (!hasNotifyUrl(merged)) throw new ApiError("MissingParameter", "a callback template needs at least one notify URL; this change would clear the last one");
     if (!(await this.catalog.updateCallbackTemplate(merged, this.now()))) throw templateNotFound(id);
     return {};
@@ -64,11 +78,11 @@ export class CallbackControl {
   }
 
   async describeTemplate(id: number): Promise<{ Template: CallbackTemplate }> {
-    return { Template: await this.template(id) };
+    return { Template: masked(await this.template(id)) };
   }
 
   async describeTemplates(): Promise<{ Templates: CallbackTemplate[] }> {
-    return { Templates: await this.catalog.listCallbackTemplates() };
+    return { Templates: (await this.catalog.listCallbackTemplates()).map(masked) };
   }
 
   async createRule(input: CallbackRuleInput): Promise<Record<string, never>> {
