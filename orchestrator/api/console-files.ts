@@ -10,6 +10,21 @@ import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Same place from the sources (orchestrator/api) and from the build (dist/orchestrator/api). */
+/** The console's Content-Security-Policy. */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
 export const CONSOLE_DIR = resolve(fileURLToPath(new URL(".", import.meta.url)), import.meta.url.includes("/dist/") ? "../../console" : "../../dist/console");
 export const CONSOLE_PREFIX = "/console";
 
@@ -59,9 +74,10 @@ export async function serveConsole(req: IncomingMessage, res: ServerResponse, pa
       // Built assets carry a content hash in their names; the page itself must always be fresh.
       "cache-control": hashed ? "public, max-age=31536000, immutable" : "no-cache",
       "x-content-type-options": "nosniff",
-      // No other site may frame the console (clickjacking its buttons).
+      // Only the console's own code runs, it talks only to this service, and no other site may
+      // frame it (clickjacking its buttons). Players play from blob: URLs (MSE) in workers.
       "x-frame-options": "DENY",
-      "content-security-policy": "frame-ancestors 'none'",
+      "content-security-policy": CONSOLE_CSP,
     });
     if (req.method === "HEAD") res.end();
     else createReadStream(file).pipe(res);
