@@ -130,6 +130,14 @@ describe("a forged Host header (DNS rebinding)", () => {
     expect((await rawRequest("/recordings/127.0.0.1/live/cam/cam_2026-12-02-10-00-00_2026-12-02-10-01-00.mp4", "attacker.example")).status).toBe(421);
     expect((await rawRequest("/status", "attacker.example")).status).toBe(421);
     expect(await templateCount()).toEqual(before);
+    // While the API is unsigned, a request that came through a proxy is refused; a body nested past 16 levels is refused unparsed.
+    const post = async (headers: Record<string, string>, body: string) =>
+      ((await (await fetch(`${api}/`, { method: "POST", headers: { "content-type": "application/json", "x-tc-action": "CreateLiveRecordTemplate", ...headers }, body })).json()) as {
+        Response: { Error?: { Code: string; Message: string } };
+      }).Response.Error;
+    expect((await post({ "x-forwarded-for": "203.0.113.7" }, JSON.stringify({ TemplateName: "proxied" })))?.Message).toMatch(/^PROXIED_REQUEST/);
+    expect((await post({}, `${"[".repeat(5000)}${"]".repeat(5000)}`))?.Message).toMatch(/nests deeper than 16 levels/);
+    expect(await templateCount()).toEqual(before);
     // The service's own names still work.
     expect((await rawRequest("/status", `localhost:${h.service.httpPort}`)).status).toBe(200);
   });

@@ -21,8 +21,8 @@ import { ConsoleSessions } from "./console-session.js";
 import { COMMON_QUERY_PARAMETERS, flattenedQueryToObject } from "../control/input.js";
 import { serveRecording } from "./recording-files.js";
 import { ReplayCache } from "./replay-cache.js";
-import { allowedHostNames, type GuardRefusal, RequestGuard } from "./request-guard.js";
-import { type VerifiedTc3, verifyTc3 } from "./tc3-auth.js";
+import { allowedHostNames, type GuardRefusal, headerValue, RequestGuard } from "./request-guard.js";
+import { DEFAULT_MAX_SKEW_SEC, type VerifiedTc3, verifyTc3 } from "./tc3-auth.js";
 import { RECORDINGS_URL_PREFIX } from "../media/media-library.js";
 
 const LOGOUT_PATH = "/console/api/logout";
@@ -45,8 +45,8 @@ export class HttpApi {
   private readonly secrets: Map<string, string>;
   private readonly consoleSessions: ConsoleSessions;
   private readonly guard: RequestGuard;
-  /** Signatures already used, while they could still verify (the allowed clock skew, 300 s). */
-  private readonly replays = new ReplayCache(300);
+  /** Signatures already used, while they could still verify (the allowed clock skew). */
+  private readonly replays = new ReplayCache(DEFAULT_MAX_SKEW_SEC);
 
   constructor(private readonly deps: HttpApiDeps) {
     const { config, logger } = deps;
@@ -137,7 +137,7 @@ export class HttpApi {
       this.checkAction(req);
       const body = await this.readBody(req);
       // GET: the Action of the (signed) query only; an X-TC-Action header there is ignored.
-      const action = (req.method === "GET" ? undefined : headerValue(req, "x-tc-action")) ?? url.searchParams.get("Action") ?? "";
+      const action = (req.method === "GET" ? undefined : headerValue(req.headers, "x-tc-action")) ?? url.searchParams.get("Action") ?? "";
       if (this.authRequired) {
         const verified = verifyTc3({
           method: req.method ?? "",
@@ -218,7 +218,7 @@ export class HttpApi {
     if (req.method === "POST" && mustSignAction && !verified.signedHeaders.includes("x-tc-action")) {
       throw new ApiError("AuthFailure.InvalidAuthorization", "X-TC-Action must be signed: SignedHeaders content-type;host;x-tc-action");
     }
-    const replay = this.replays.check(verified.signature, action, Number(headerValue(req, "x-tc-timestamp")), Math.floor(Date.now() / 1000));
+    const replay = this.replays.check(verified.signature, action, Number(headerValue(req.headers, "x-tc-timestamp")), Math.floor(Date.now() / 1000));
     if (replay) throw new ApiError("AuthFailure.InvalidAuthorization", `refused: ${replay}`);
   }
 
@@ -266,10 +266,5 @@ export class HttpApi {
 
 function tooLarge(max: number): ApiError {
   return new ApiError("RequestSizeLimitExceeded", `request body larger than ${max} bytes`);
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 

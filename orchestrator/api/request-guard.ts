@@ -97,7 +97,8 @@ export class RequestGuard {
   }
 }
 
-function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+/** The first value of a request header. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

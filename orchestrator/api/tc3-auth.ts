@@ -24,7 +24,8 @@ import { ApiError } from "../control/api-error.js";
 
 const ALGORITHM = "TC3-HMAC-SHA256";
 const TERMINATOR = "tc3_request";
-const DEFAULT_MAX_SKEW_SEC = 300;
+/** Allowed |now - X-TC-Timestamp| by default, seconds: how long a signature verifies. */
+export const DEFAULT_MAX_SKEW_SEC = 300;
 
 export interface SignTc3Request {
   secretId: string;
