@@ -72,7 +72,7 @@ describe("callbacks", () => {
     closers.push(rxStatus.close);
     const off = { Enable: 0 as const, RecordInterval: 60 };
     const h = await startService({ FlvParam: { Enable: 1, RecordInterval: 60 }, HlsParam: off, Mp4Param: off, AacParam: off }, (c) => {
-      c.callbacks = { recordNotifyUrl: rx.url, recordStatusNotifyUrl: rxStatus.url, callbackKey: KEY, appId: 1234, retryIntervalSec: 1, timeoutSec: 20, maxRetries: 12 };
+      c.callbacks = { ...c.callbacks, recordNotifyUrl: rx.url, recordStatusNotifyUrl: rxStatus.url, callbackKey: KEY, appId: 1234, retryIntervalSec: 1, timeoutSec: 20, maxRetries: 12 };
     });
     closers.push(() => h.stop());
     await replayFlv(FIXTURES["av-h264-aac-3s"].path, `${h.url("live", "cb")}?token=abc&x=1`);

@@ -19,7 +19,7 @@ import { RecordNotifier } from "./callbacks/record-notifier.js";
 import { FileIndexer, type IndexedFile } from "./catalog/file-indexer.js";
 import { SqliteCatalog } from "./catalog/sqlite-catalog.js";
 import type { Catalog } from "./catalog/types.js";
-import { pushAuthRequired, type ServiceConfig } from "./config/config.js";
+import { callbackPolicy, pushAuthRequired, type ServiceConfig } from "./config/config.js";
 import { CallbackControl } from "./control/callback-control.js";
 import type { ControlServices } from "./control/control-services.js";
 import { LiveControl } from "./control/live-control.js";
@@ -73,9 +73,11 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
             callbackKey: cb.callbackKey,
           }
         : undefined;
+    const policy = callbackPolicy(config);
     this.dispatcher = new CallbackDispatcher({
       outbox: this.catalog,
       logger: log,
+      policy,
       retryIntervalMs: cb.retryIntervalSec * 1000,
       timeoutMs: cb.timeoutSec * 1000,
       maxAttempts: cb.maxRetries + 1,
@@ -114,7 +116,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     this.pushes.on("recordingClosed", (e) => this.emit("recordingClosed", e));
     this.control = {
       recording: new RecordingControl(this.catalog, () => this.tasks.syncAll()),
-      callbacks: new CallbackControl(this.catalog, () => this.dispatcher.kick()),
+      callbacks: new CallbackControl(this.catalog, policy, () => this.dispatcher.kick()),
       live: new LiveControl(this.pushes),
       media,
     };

@@ -4,8 +4,9 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../engine/logger.js";
 import { SqliteCatalog } from "../catalog/sqlite-catalog.js";
-import { CallbackDispatcher, type CallbackDispatcherOptions, type CallbackDispatcherEvents } from "./callback-dispatcher.js";
+import { CallbackDispatcher, type CallbackDispatcherOptions, type CallbackDispatcherEvents, NETWORK_FAILURE, POLICY_REFUSAL } from "./callback-dispatcher.js";
 import { recordFileEvent, verifySign } from "./callback-messages.js";
+import { CallbackPolicy } from "./callback-policy.js";
 
 const KEY = "s3cret-callback-key";
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
@@ -21,6 +22,9 @@ interface Receiver {
   /** Requests being answered right now (not yet responded). */
   open: number;
   maxOpen: number;
+  /** TCP connections accepted (a refused target must leave this at 0). */
+  connections: number;
+  port: number;
   server: Server;
 }
 
@@ -39,7 +43,7 @@ afterEach(async () => {
 
 /** A receiver on 127.0.0.1:0; `answer` returns a status to send, or undefined to hang. */
 async function receiver(answer: (n: number, body: Record<string, unknown>) => number | undefined): Promise<Receiver> {
-  const r: Receiver = { url: "", received: [], open: 0, maxOpen: 0, server: undefined as unknown as Server };
+  const r: Receiver = { url: "", received: [], open: 0, maxOpen: 0, connections: 0, port: 0, server: undefined as unknown as Server };
   r.server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -56,9 +60,11 @@ async function receiver(answer: (n: number, body: Record<string, unknown>) => nu
       res.writeHead(status, { "content-type": "application/json" }).end('{"code":0}');
     });
   });
+  r.server.on("connection", () => r.connections++);
   servers.push(r.server);
   await new Promise<void>((resolve) => r.server.listen(0, "127.0.0.1", () => resolve()));
-  r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}/callback`;
+  r.port = (r.server.address() as AddressInfo).port;
+  r.url = `http://127.0.0.1:${r.port}/callback`;
   return r;
 }
 
@@ -76,7 +82,9 @@ function setup(opts: Partial<CallbackDispatcherOptions> = {}) {
   catalogs.push(catalog);
   const lines: string[] = [];
   const logger = createLogger("debug", (l) => lines.push(l));
-  const dispatcher = new CallbackDispatcher({ outbox: catalog, logger, pollMs: 20, ...opts });
+  // The receivers are on loopback, as the service is by default.
+  const policy = new CallbackPolicy({ allow: [], deny: [], serviceOnLoopback: true });
+  const dispatcher = new CallbackDispatcher({ outbox: catalog, logger, pollMs: 20, policy, ...opts });
   dispatchers.push(dispatcher);
   return { store: catalog, dispatcher, lines };
 }
@@ -144,10 +152,11 @@ describe("CallbackDispatcher", () => {
     // Every attempt is signed afresh.
     for (const r of rx.received) expect(r.body["sign"]).toBe(md5(KEY + String(r.body["t"])));
 
-    expect(await store.getCallback(id)).toMatchObject({ status: "delivered", attempts: 4, lastError: "no response within 1500 ms" });
+    expect(await store.getCallback(id)).toMatchObject({ status: "delivered", attempts: 4, lastError: NETWORK_FAILURE });
     expect(await store.callbackCounts()).toEqual({ pending: 0, delivered: 1, failed: 0 });
     const log = lines.join("");
     expect(log).toContain("HTTP 500");
+    expect(log).toContain("no response within 1500 ms");
     for (const r of rx.received) expect(log).not.toContain(r.body["sign"] as string);
     expect(log).not.toContain(KEY);
   });
@@ -185,7 +194,7 @@ describe("CallbackDispatcher", () => {
     expect(dispatcher.inFlightCount).toBeLessThanOrEqual(16);
     const deadRows = (await store.listCallbacks({ offset: 0, limit: 100 })).rows.filter((r) => r.url === dead && r.attempts > 0);
     expect(deadRows.length).toBeGreaterThan(0);
-    expect(deadRows[0]!.lastError).toMatch(/ECONNREFUSED/);
+    expect(deadRows[0]!.lastError).toBe(NETWORK_FAILURE);
   });
 
   it("maxAttempts turns the delivery 'failed'; retry() brings it back and it is delivered", async () => {
@@ -219,10 +228,68 @@ describe("CallbackDispatcher", () => {
     await dispatcher.stop();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     expect(dispatcher.inFlightCount).toBe(0);
-    expect(await store.getCallback(id)).toMatchObject({ status: "pending", attempts: 1, lastError: "no response within 1000 ms" });
+    expect(await store.getCallback(id)).toMatchObject({ status: "pending", attempts: 1, lastError: NETWORK_FAILURE });
     await dispatcher.stop();
     dispatcher.kick();
     await sleep(100);
     expect(rx.received).toHaveLength(1);
+  });
+});
+
+describe("CallbackDispatcher: what the outbox tells (issue 14 item 6)", () => {
+  it("a refused port, a port that never answers and a name that does not resolve read the same; the detail is in the log", async () => {
+    const silent = await receiver(() => undefined);
+    const dead = await deadUrl();
+    const notFound = async (host: string) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
+    };
+    const { store, dispatcher, lines } = setup({ timeoutMs: 500, maxAttempts: 1, resolve: notFound });
+    const urls = [dead, silent.url, "http://nowhere.test:8080/callback"];
+    for (const [i, url] of urls.entries()) await store.enqueueCallback({ url, callbackKey: KEY, eventType: 100, body: body(i), fileId: "" }, Date.now());
+    const failed: string[] = [];
+    dispatcher.on("failed", (e) => failed.push(e.error));
+    dispatcher.start();
+    for (let i = 0; i < 200 && failed.length < urls.length; i++) await sleep(10);
+    expect(failed).toEqual([NETWORK_FAILURE, NETWORK_FAILURE, NETWORK_FAILURE]);
+    const { rows } = await store.listCallbacks({ offset: 0, limit: 10 });
+    expect(new Set(rows.map((r) => r.lastError))).toEqual(new Set([NETWORK_FAILURE]));
+    const log = lines.join("");
+    for (const detail of ["ECONNREFUSED", "no response within 500 ms", "ENOTFOUND"]) expect(log).toContain(detail);
+    expect(log).not.toContain(KEY);
+  });
+
+  it("the attack: targets the policy refuses (metadata, loopback of an exposed service, names resolving there) are never connected to and fail at once", async () => {
+    const rx = await receiver(() => 200);
+    // The service listens on a public address: loopback receivers are refused, like metadata.
+    const policy = new CallbackPolicy({ allow: [], deny: [], serviceOnLoopback: false });
+    const resolve = async (host: string) => [{ address: host === "metadata.test" ? "169.254.169.254" : "127.0.0.1", family: 4 }];
+    const { store, dispatcher, lines } = setup({ policy, resolve, retryIntervalMs: 20 });
+    const urls = [
+      "http://169.254.169.254/latest/meta-data/iam/security-credentials/", // an IP literal, e.g. queued before the upgrade
+      "http://[::ffff:a9fe:a9fe]/latest/meta-data/",
+      "http://metadata.test/latest/meta-data/",
+      rx.url,
+      `http://rebound.test:${rx.port}/callback`,
+    ];
+    const ids: number[] = [];
+    for (const [i, url] of urls.entries()) ids.push(await store.enqueueCallback({ url, callbackKey: KEY, eventType: 100, body: body(i), fileId: "" }, Date.now()));
+    const failed: string[] = [];
+    dispatcher.on("failed", (e) => failed.push(e.error));
+    dispatcher.start();
+    for (let i = 0; i < 200 && failed.length < urls.length; i++) await sleep(10);
+    await sleep(100); // no retries follow
+    expect(failed).toEqual(urls.map(() => POLICY_REFUSAL));
+    for (const id of ids) expect(await store.getCallback(id)).toMatchObject({ status: "failed", attempts: 1, lastError: POLICY_REFUSAL });
+    expect(rx.connections).toBe(0);
+    const log = lines.join("");
+    expect(log).toContain("169.254.169.254 is cloud metadata");
+    expect(log).toContain("127.0.0.1 is loopback");
+
+    // Retrying by hand asks again, and is refused again.
+    await store.retryCallback(ids[2]!, Date.now());
+    dispatcher.kick();
+    await next(dispatcher, "failed", (e) => e.id === ids[2]);
+    expect(await store.getCallback(ids[2]!)).toMatchObject({ status: "failed", attempts: 1, lastError: POLICY_REFUSAL });
+    expect(rx.connections).toBe(0);
   });
 });

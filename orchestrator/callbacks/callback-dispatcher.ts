@@ -2,7 +2,9 @@
  * Delivers the callback outbox (spec §4.1): POST JSON to the receiver,
  * success = any 2xx; anything else (other status, timeout, refused
  * connection, DNS failure) is a failed attempt, retried after
- * `retryIntervalMs`. `maxAttempts` counts every attempt, the first included:
+ * `retryIntervalMs`. Only addresses the callbacks policy allows are
+ * connected to (callback-post.ts); a target it refuses fails for good at
+ * once, without retries (it is configuration, not a passing fault). `maxAttempts` counts every attempt, the first included:
  * the default 13 = the first try + the 12 retries of the current doc; the
  * attempt that makes `attempts` reach it turns the row 'failed' (see
  * Catalog.retryCallback to send it again).
@@ -26,11 +28,18 @@
  *   ended (a fixed interval, as the doc's "every 1 minute");
  * - `failed` is emitted once, when a row becomes 'failed'; failed attempts
  *   before that are logged (warn) only.
+ * What operators read back (the row's last error, DescribeCallbackDeliveries)
+ * is "HTTP <status>" for an answer, else one of two fixed texts: every
+ * network failure (refused, reset, timeout, DNS, TLS) reads the same, so the
+ * API cannot be used to tell closed, filtered and open ports apart; the
+ * detail goes to the log.
  * Never logged: the callback key, the sign, the body.
  */
 import type { Logger } from "../../engine/logger.js";
 import { TypedEmitter } from "../../engine/typed-emitter.js";
 import { signEvent } from "./callback-messages.js";
+import { CallbackPolicyError, type CallbackPolicy } from "./callback-policy.js";
+import { postCallback, type Resolver, systemResolver } from "./callback-post.js";
 import type { CallbackCatalog } from "../catalog/types.js";
 import { type DueDelivery, hostOf } from "./types.js";
 
@@ -41,6 +50,11 @@ export const DEFAULT_MAX_ATTEMPTS = 13;
 export const DEFAULT_POLL_MS = 1000;
 export const DEFAULT_MAX_IN_FLIGHT = 16;
 export const DEFAULT_MAX_IN_FLIGHT_PER_HOST = 4;
+
+/** Last error of an attempt that failed below HTTP (the detail is logged). */
+export const NETWORK_FAILURE = "delivery failed: network error (see the service log)";
+/** Last error of a delivery whose target the callbacks policy refuses (the rule is logged). */
+export const POLICY_REFUSAL = "delivery refused by the callbacks policy (see the service log)";
 
 export interface CallbackDispatcherOptions {
   /** The outbox (the catalog). */
@@ -58,7 +72,10 @@ export interface CallbackDispatcherOptions {
   maxInFlightPerHost?: number;
   /** Clock for due times and signatures (ms). Default Date.now. */
   now?: () => number;
-  fetch?: typeof fetch;
+  /** Which receivers may be connected to. */
+  policy: CallbackPolicy;
+  /** Host name -> addresses; default the system resolver. */
+  resolve?: Resolver;
 }
 
 export type CallbackDispatcherEvents = {
@@ -66,19 +83,11 @@ export type CallbackDispatcherEvents = {
   failed: [{ id: number; url: string; error: string }];
 };
 
-/** The text recorded for a failed attempt (no secrets: the URL, key and body are not in it). */
-function describeFailure(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error) {
-    if (err.name === "TimeoutError" || err.name === "AbortError") return `no response within ${timeoutMs} ms`;
-    const cause = (err as { cause?: unknown }).cause;
-    if (cause instanceof Error) {
-      const code = (cause as { code?: unknown }).code;
-      const parts = [typeof code === "string" && !cause.message.includes(code) ? code : "", cause.message].filter((p) => p !== "");
-      return parts.length > 0 ? `${err.message}: ${parts.join(" ")}` : err.message;
-    }
-    return err.message;
-  }
-  return String(err);
+/** An error for the log, its code included (no secrets: the key and body are not in it). */
+function describeFailure(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
 }
 
 export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
@@ -94,7 +103,8 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
   private readonly maxInFlight: number;
   private readonly maxInFlightPerHost: number;
   private readonly now: () => number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly policy: CallbackPolicy;
+  private readonly resolve: Resolver;
 
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly perHost = new Map<string, number>();
@@ -114,7 +124,8 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
     this.maxInFlightPerHost = Math.max(1, opts.maxInFlightPerHost ?? DEFAULT_MAX_IN_FLIGHT_PER_HOST);
     this.now = opts.now ?? Date.now;
-    this.fetchImpl = opts.fetch ?? fetch;
+    this.policy = opts.policy;
+    this.resolve = opts.resolve ?? systemResolver;
   }
 
   /** Sends currently in flight. */
@@ -179,7 +190,7 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
     try {
       do {
         this.refill = false;
-        await this.fill().catch((err: unknown) => this.logger.error("callback outbox check failed", { error: describeFailure(err, this.timeoutMs) }));
+        await this.fill().catch((err: unknown) => this.logger.error("callback outbox check failed", { error: describeFailure(err) }));
       } while (this.refill && this.running);
     } finally {
       this.filling = false;
@@ -205,7 +216,7 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
       this.perHost.set(host, n + 1);
       const send = this.send(row)
         .catch((err: unknown) => {
-          this.logger.error("callback delivery bookkeeping failed", { id: row.id, error: describeFailure(err, this.timeoutMs) });
+          this.logger.error("callback delivery bookkeeping failed", { id: row.id, error: describeFailure(err) });
         })
         .finally(() => {
           this.inFlight.delete(row.id);
@@ -222,18 +233,16 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
   private async send(row: DueDelivery): Promise<void> {
     const body = signEvent(row.body, row.callbackKey, Math.floor(this.now() / 1000));
     let error: string | undefined;
+    /** What the log gets beside `error`: the network error or the policy rule. */
+    let detail: string | undefined;
+    let maxAttempts = this.maxAttempts;
     try {
-      const res = await this.fetchImpl(row.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      await res.body?.cancel().catch(() => {});
-      if (res.status < 200 || res.status > 299) error = `HTTP ${res.status}`;
+      const status = await postCallback(row.url, JSON.stringify(body), { policy: this.policy, resolve: this.resolve, timeoutMs: this.timeoutMs });
+      if (status < 200 || status > 299) error = `HTTP ${status}`;
     } catch (err) {
-      error = describeFailure(err, this.timeoutMs);
+      detail = describeFailure(err);
+      error = err instanceof CallbackPolicyError ? POLICY_REFUSAL : NETWORK_FAILURE;
+      if (err instanceof CallbackPolicyError) maxAttempts = 1; // retrying changes nothing until the config does
     }
     const endMs = this.now();
     if (error === undefined) {
@@ -243,10 +252,10 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
       this.emit("delivered", { id: row.id, url: row.url, attempts });
       return;
     }
-    const result = await this.outbox.markCallbackFailed(row.id, error, endMs + this.retryIntervalMs, this.maxAttempts);
+    const result = await this.outbox.markCallbackFailed(row.id, error, endMs + this.retryIntervalMs, maxAttempts);
     if (result === undefined) return;
     if (result.status === "failed") {
-      this.logger.error("callback delivery failed for good", { id: row.id, url: row.url, attempts: result.attempts, error });
+      this.logger.error("callback delivery failed for good", { id: row.id, url: row.url, attempts: result.attempts, error, detail });
       this.emit("failed", { id: row.id, url: row.url, error });
     } else {
       this.logger.warn("callback attempt failed", {
@@ -256,6 +265,7 @@ export class CallbackDispatcher extends TypedEmitter<CallbackDispatcherEvents> {
         maxAttempts: this.maxAttempts,
         retryInMs: this.retryIntervalMs,
         error,
+        detail,
       });
       this.schedule(this.retryIntervalMs);
     }

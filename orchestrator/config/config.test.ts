@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { recordingSettings } from "../templates/recording-settings.js";
-import { loadConfig } from "./config.js";
+import { callbackPolicy, loadConfig } from "./config.js";
 
 function configFile(content: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), "cfg-"));
@@ -49,6 +49,44 @@ describe("loadConfig", () => {
       allowedHosts: ["rec.example.com"],
       corsOrigins: ["https://player.example"],
     });
+  });
+});
+
+describe("callbacks.allow / callbacks.deny", () => {
+  const load = (config: unknown) => loadConfig({ configFile: configFile(config) }, {});
+
+  it("default to empty lists; bad entries are refused with a message naming the key", () => {
+    expect(loadConfig({}, {}).callbacks).toMatchObject({ allow: [], deny: [] });
+    expect(load({ callbacks: { allow: ["10.0.0.0/8", "fd00::/8", "192.168.1.20", "hooks.example.com", "*.example.net"], deny: ["10.9.0.0/16"] } }).callbacks).toMatchObject({
+      allow: ["10.0.0.0/8", "fd00::/8", "192.168.1.20", "hooks.example.com", "*.example.net"],
+      deny: ["10.9.0.0/16"],
+    });
+    expect(() => load({ callbacks: { allow: "10.0.0.0/8" } })).toThrow(expect.objectContaining({ code: "CONFIG_INVALID", message: expect.stringMatching(/^callbacks.allow must be a list/) }));
+    expect(() => load({ callbacks: { deny: ["10.0.0.0/8", "10.0.0.0/40"] } })).toThrow(/callbacks.deny\[1\] must be an address, a CIDR/);
+    expect(() => load({ callbacks: { deny: ["http://evil.example"] } })).toThrow(/callbacks.deny\[0\] must be an address, a CIDR/);
+  });
+
+  it("a fallback URL the policy refuses stops the service at start-up (ConfigError naming the key)", () => {
+    expect(() => load({ callbacks: { recordNotifyUrl: "http://169.254.169.254/latest/meta-data/" } })).toThrow(
+      expect.objectContaining({ code: "CONFIG_INVALID", message: expect.stringMatching(/^callbacks.recordNotifyUrl is refused by the callbacks policy: 169.254.169.254 is cloud metadata/) }),
+    );
+    expect(() => load({ callbacks: { recordStatusNotifyUrl: "http://10.9.1.1/cb", deny: ["10.9.0.0/16"] } })).toThrow(/callbacks.recordStatusNotifyUrl is refused by the callbacks policy/);
+    // Loopback receivers: fine while the service itself is on loopback, refused once it is exposed, unless allowed by address.
+    const loopbackReceiver = { callbacks: { recordNotifyUrl: "http://127.0.0.1:9000/cb" } };
+    expect(load(loopbackReceiver).callbacks.recordNotifyUrl).toBe("http://127.0.0.1:9000/cb");
+    expect(() => loadConfig({ configFile: configFile(loopbackReceiver), host: "0.0.0.0" }, {})).toThrow(/127.0.0.1 is loopback/);
+    expect(() => loadConfig({ configFile: configFile(loopbackReceiver) }, { RECORDER_HOST: "10.0.0.5" })).toThrow(/127.0.0.1 is loopback/);
+    const allowed = { callbacks: { ...loopbackReceiver.callbacks, allow: ["127.0.0.1"] } };
+    expect(loadConfig({ configFile: configFile(allowed), host: "0.0.0.0" }, {}).callbacks.allow).toEqual(["127.0.0.1"]);
+    // Host names are judged on their addresses when sending.
+    expect(loadConfig({ configFile: configFile({ callbacks: { recordNotifyUrl: "http://localhost:9000/cb" } }), host: "0.0.0.0" }, {}).callbacks.recordNotifyUrl).toBe("http://localhost:9000/cb");
+  });
+
+  it("callbackPolicy allows loopback receivers only while HTTP listens on loopback", () => {
+    const c = loadConfig({}, {});
+    expect(callbackPolicy(c).refusal("127.0.0.1", "127.0.0.1")).toBeUndefined();
+    expect(callbackPolicy({ ...c, http: { ...c.http, host: "0.0.0.0" } }).refusal("localhost", "127.0.0.1")).toMatch(/loopback/);
+    expect(callbackPolicy({ ...c, http: { ...c.http, host: "::1" } }).refusal("localhost", "::1")).toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { ConfigError, errorMessage } from "../../engine/errors.js";
 import type { LogLevel } from "../../engine/logger.js";
 import { OUTPUT_FORMATS } from "../../engine/mux/types.js";
+import { CallbackPolicy, parsePolicyEntry } from "../callbacks/callback-policy.js";
 import { invalidVodFileNameParts, parseUtcOffset } from "../../engine/segment/naming.js";
 import { type FormatParams, type FormatRecordParam, TEMPLATE_KEYS } from "../templates/recording-settings.js";
 
@@ -58,6 +59,10 @@ export interface ServiceConfig {
     timeoutSec: number;
     /** Retries after the first attempt (the cloud: 12, once a minute). */
     maxRetries: number;
+    /** Receivers callbacks may go to (addresses, CIDRs, host names, "*.example.com"); empty: any not denied. */
+    allow: string[];
+    /** Receivers callbacks never go to, besides the built-in denials (callbacks/callback-policy.ts). */
+    deny: string[];
   };
   /** Push authentication (spec §7): txSecret = md5(key + StreamName + txTime). */
   pushAuth: {
@@ -97,7 +102,7 @@ export function defaultConfig(): ServiceConfig {
     logLevel: "info",
     recording: { fileNameUtcOffset: "+08:00", hlsSegmentSeconds: 10, probeWindowMs: 1000, maxQueueMegabytes: 64, retentionSweepSeconds: 60, minFreeMegabytes: 64, flvHevcMode: "enhanced" },
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
-    callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12 },
+    callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12, allow: [], deny: [] },
     pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0, maxValiditySec: 604_800 },
     console: { password: "" },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024, requireSignedAction: false },
@@ -116,6 +121,11 @@ export function pushAuthRequired(c: ServiceConfig): boolean {
 export function apiAuthRequired(c: ServiceConfig): boolean {
   if (c.api.auth !== "auto") return c.api.auth === "on";
   return !LOOPBACK.includes(c.http.host);
+}
+
+/** Where callbacks may go: callbacks.allow / deny; loopback receivers only while HTTP listens on loopback only. */
+export function callbackPolicy(c: ServiceConfig): CallbackPolicy {
+  return new CallbackPolicy({ allow: c.callbacks.allow, deny: c.callbacks.deny, serviceOnLoopback: LOOPBACK.includes(c.http.host) });
 }
 
 type Json = Record<string, unknown>;
@@ -182,6 +192,20 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(isInt(c.callbacks.retryIntervalSec, 1, 3600), "callbacks.retryIntervalSec", "an integer 1-3600", c.callbacks.retryIntervalSec);
   check(isInt(c.callbacks.timeoutSec, 1, 300), "callbacks.timeoutSec", "an integer 1-300", c.callbacks.timeoutSec);
   check(isInt(c.callbacks.maxRetries, 0, 100), "callbacks.maxRetries", "an integer 0-100", c.callbacks.maxRetries);
+  for (const key of ["allow", "deny"] as const) {
+    const list = c.callbacks[key];
+    check(Array.isArray(list), `callbacks.${key}`, 'a list of addresses, CIDRs ("10.0.0.0/8") or host names ("hooks.example.com", "*.example.com")', list);
+    for (const [i, entry] of list.entries()) {
+      const parsed = parsePolicyEntry(entry);
+      check(typeof parsed !== "string", `callbacks.${key}[${i}]`, 'an address, a CIDR ("10.0.0.0/8") or a host name ("hooks.example.com", "*.example.com")', entry);
+    }
+  }
+  // A fallback receiver the policy refuses could never be reached: say so now, not at the first recording.
+  const policy = callbackPolicy(c);
+  for (const key of ["recordNotifyUrl", "recordStatusNotifyUrl"] as const) {
+    const refused = c.callbacks[key] === "" ? undefined : policy.refusalBeforeLookup(c.callbacks[key]);
+    if (refused !== undefined) throw new ConfigError("CONFIG_INVALID", `callbacks.${key} is refused by the callbacks policy: ${refused}`);
+  }
   check(["auto", "on", "off"].includes(c.pushAuth.mode), "pushAuth.mode", "auto|on|off", c.pushAuth.mode);
   check(isInt(c.pushAuth.maxValiditySec, 0, 31_536_000), "pushAuth.maxValiditySec", "an integer 0-31536000", c.pushAuth.maxValiditySec);
   check(isInt(c.pushAuth.authDeltaSec, 0, 31_536_000), "pushAuth.authDeltaSec", "an integer 0-31536000", c.pushAuth.authDeltaSec);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { CallbackPolicy } from "../callbacks/callback-policy.js";
 import { emptyCallbackTemplate } from "../callbacks/callback-schema.js";
 import { CallbackTargets } from "../callbacks/callback-targets.js";
 import type { CallbackTemplateInput } from "../callbacks/types.js";
@@ -9,12 +10,14 @@ const code = (c: string) => expect.objectContaining({ code: c });
 const NOW = 1_700_000_000_000;
 
 const catalogs: SqliteCatalog[] = [];
+/** The service listens on a public address (loopback receivers refused), and denies one LAN subnet and one domain. */
+const policy = new CallbackPolicy({ allow: [], deny: ["10.66.0.0/16", "*.internal.example"], serviceOnLoopback: false });
 function open(): { catalog: SqliteCatalog; control: CallbackControl; kicks: () => number; clock: { ms: number } } {
   const catalog = new SqliteCatalog(":memory:");
   catalogs.push(catalog);
   let kicks = 0;
   const clock = { ms: NOW };
-  return { catalog, control: new CallbackControl(catalog, () => kicks++, () => clock.ms), kicks: () => kicks, clock };
+  return { catalog, control: new CallbackControl(catalog, policy, () => kicks++, () => clock.ms), kicks: () => kicks, clock };
 }
 afterEach(async () => {
   for (const c of catalogs.splice(0)) await c.close();
@@ -82,6 +85,32 @@ describe("CallbackControl: templates", () => {
     await expect(control.deleteTemplate(a.TemplateId)).rejects.toThrow(code("FailedOperation.ConfInUsed"));
     await control.deleteRule({ DomainName: "d.com", AppName: "" });
     await control.deleteTemplate(a.TemplateId);
+  });
+});
+
+describe("CallbackControl: the callbacks policy", () => {
+  it("refuses notify URLs the policy denies without a lookup (InvalidParameterValue, nothing stored); names wait for send time", async () => {
+    const { control } = open();
+    const refused = {
+      RecordNotifyUrl: "http://169.254.169.254/latest/meta-data/",
+      RecordStatusNotifyUrl: "http://[::ffff:169.254.169.254]/",
+      StreamBeginNotifyUrl: "http://100.100.100.200/latest/meta-data/",
+      SnapshotNotifyUrl: "http://127.0.0.1:6379/",
+      StreamEndNotifyUrl: "http://10.66.1.2/cb",
+      PushExceptionNotifyUrl: "https://hooks.internal.example/cb",
+    };
+    for (const [field, url] of Object.entries(refused)) {
+      await expect(control.createTemplate(tpl("t", { RecordNotifyUrl: "http://hooks.example/ok", [field]: url })), field).rejects.toThrow(
+        expect.objectContaining({ code: "InvalidParameterValue", message: expect.stringContaining(`${field} is refused by the callbacks policy`) }),
+      );
+    }
+    await expect(control.createTemplate(tpl("m", { RecordNotifyUrl: "http://169.254.169.254/" }))).rejects.toThrow(/169\.254\.169\.254 is cloud metadata/);
+    expect((await control.describeTemplates()).Templates).toEqual([]);
+
+    const ok = await control.createTemplate(tpl("ok", { RecordNotifyUrl: "http://10.1.2.3:9000/cb", RecordStatusNotifyUrl: "http://localhost:9000/status" }));
+    await expect(control.modifyTemplate(ok.TemplateId, { RecordNotifyUrl: "http://169.254.169.254/" })).rejects.toThrow(code("InvalidParameterValue"));
+    expect((await control.describeTemplate(ok.TemplateId)).Template.RecordNotifyUrl).toBe("http://10.1.2.3:9000/cb");
+    await control.modifyTemplate(ok.TemplateId, { Description: "a change that leaves the URLs alone" });
   });
 });
 

@@ -18,12 +18,16 @@
  * - a Modify leaving no notify URL                   -> MissingParameter (as Create)
  * - retrying an unknown delivery                     -> FailedOperation.NotFound
  * - retrying a delivered one                         -> UnsupportedOperation
+ * - a notify URL the callbacks policy refuses without a DNS lookup (an IP
+ *   literal it denies, a host name in callbacks.deny) -> InvalidParameterValue
+ *   (host names are checked on every send, on the addresses they resolve to)
  *
  * CallbackKey is a secret: Describe answers carry KEY_MASK in its place (or ""
  * when none is set), and a Modify that sends KEY_MASK back keeps the key.
  */
 import { toCallbackDeliveryInfo, hasNotifyUrl, type CallbackDeliveryInfo, type DeliveryQuery } from "../callbacks/callback-schema.js";
-import type { CallbackRule, CallbackRuleInput, CallbackTemplate, CallbackTemplateInput, CallbackTemplatePatch, DeliveryCounts } from "../callbacks/types.js";
+import type { CallbackPolicy } from "../callbacks/callback-policy.js";
+import { type CallbackRule, type CallbackRuleInput, type CallbackTemplate, type CallbackTemplateInput, type CallbackTemplatePatch, type DeliveryCounts, NOTIFY_URL_FIELDS } from "../callbacks/types.js";
 import type { CallbackCatalog } from "../catalog/types.js";
 import { ApiError } from "./api-error.js";
 
@@ -45,12 +49,15 @@ const templateNotFound = (id: number) => new ApiError("FailedOperation.NotFound"
 export class CallbackControl {
   constructor(
     private readonly catalog: CallbackCatalog,
+    /** Where callbacks may go: templates aimed elsewhere are refused when the URL alone tells. */
+    private readonly policy: CallbackPolicy,
     /** Delivers due callbacks now (after a retry was requested). */
     private readonly kick: () => void,
     private readonly now: () => number = Date.now,
   ) {}
 
   async createTemplate(input: CallbackTemplateInput): Promise<{ TemplateId: number }> {
+    this.checkPolicy(input);
     const t = await this.catalog.insertCallbackTemplate(input, MAX_CALLBACK_TEMPLATES, this.now());
     if (!t) throw new ApiError("InternalError.ConfOutLimit", `at most ${MAX_CALLBACK_TEMPLATES} callback templates can exist`);
     return { TemplateId: t.TemplateId };
@@ -58,6 +65,7 @@ export class CallbackControl {
 
   /** Merges `patch` over the stored template; the result must keep a notify URL. */
   async modifyTemplate(id: number, patch: CallbackTemplatePatch): Promise<Record<string, never>> {
+    this.checkPolicy(patch);
     const stored = await this.template(id);
     // A client that writes back what it read sends the mask: the key stays as it is.
     const keep = patch.CallbackKey === KEY_MASK ? { CallbackKey: stored.CallbackKey } : {};
@@ -114,6 +122,15 @@ export class CallbackControl {
     if (result === "delivered") throw new ApiError("UnsupportedOperation", `callback delivery ${id} was already delivered`);
     this.kick();
     return {};
+  }
+
+  /** The notify URLs given, against the callbacks policy (stored URLs a patch leaves alone are not re-judged). */
+  private checkPolicy(fields: CallbackTemplatePatch): void {
+    for (const field of NOTIFY_URL_FIELDS) {
+      const url = fields[field];
+      const refused = url ? this.policy.refusalBeforeLookup(url) : undefined;
+      if (refused !== undefined) throw new ApiError("InvalidParameterValue", `${field} is refused by the callbacks policy: ${refused}`);
+    }
   }
 
   private async template(id: number): Promise<CallbackTemplate> {
