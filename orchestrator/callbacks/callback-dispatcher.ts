@@ -2,12 +2,14 @@
  * Delivers the callback outbox (spec §4.1): POST JSON to the receiver,
  * success = any 2xx; anything else (other status, timeout, refused
  * connection, DNS failure) is a failed attempt, retried after
- * `retryIntervalMs`. Only addresses the callbacks policy allows are
- * connected to (callback-post.ts); a target it refuses fails for good at
- * once, without retries (it is configuration, not a passing fault). `maxAttempts` counts every attempt, the first included:
+ * `retryIntervalMs`. `maxAttempts` counts every attempt, the first included:
  * the default 13 = the first try + the 12 retries of the current doc; the
  * attempt that makes `attempts` reach it turns the row 'failed' (see
  * Catalog.retryCallback to send it again).
+ *
+ * Only addresses the callbacks policy allows are connected to
+ * (callback-post.ts); a target it refuses fails for good at once, without
+ * retries: it is configuration, not a passing fault.
  *
  * Isolation: sends run concurrently (at most `maxInFlight`, at most
  * `maxInFlightPerHost` per receiver host:port) and each is bounded by
