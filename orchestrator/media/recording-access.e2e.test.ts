@@ -142,6 +142,8 @@ describe("recordings of a service whose API requires signatures", () => {
     });
     const events = (await h.service.catalog.listCallbacks({ offset: 0, limit: 50 })).rows.filter((r) => r.eventType === 100);
     for (const e of events) {
+      // The callback's file_id is the FileId DescribeMediaInfos renews its URL by.
+      expect(ids).toContain(e.body.file_id);
       const url = String(e.body.video_url);
       expect(url).toMatch(/\?t=[0-9a-f]+&sign=[0-9a-f]{32}$/);
       expect((await fetch(url, { method: "HEAD" })).status).toBe(200);
