@@ -64,6 +64,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     super(log);
     this.logger = log;
     this.ffmpeg = locateFfmpeg(config.ffmpegPath || undefined);
+    // Before the catalog is opened: a damaged key file stops the start with nothing to close.
+    const urlSigner = recordingUrlSigner(config);
     this.catalog = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
     const cb = config.callbacks;
     const fallback =
@@ -81,7 +83,6 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       timeoutMs: cb.timeoutSec * 1000,
       maxAttempts: cb.maxRetries + 1,
     });
-    const urlSigner = recordingUrlSigner(config);
     const media = new MediaLibrary(this.catalog, config.dataDir, () => this.publicUrl, log, urlSigner);
     const targets = new CallbackTargets(this.catalog, fallback);
     const notifier = new RecordNotifier({ targets, outbox: this.catalog, kick: () => this.dispatcher.kick(), urlOf: (f) => media.urlOf(f), appId: cb.appId, logger: log });
