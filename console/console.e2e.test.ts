@@ -7,7 +7,8 @@
  * Log in (a wrong password first), create a template (an invalid interval
  * first: the API's message shows at the field) and a rule, push a fixture,
  * see it live with its rule and template, stop it (DropLiveStream), find its
- * recordings, play the HLS, MP4, FLV and AAC files to the end in the page, delete
+ * recordings, play the HLS, MP4, FLV and AAC files to the end in the page (through the signed
+ * URLs the API issues, recordings.access being "auto"), delete
  * one, retry a callback delivery that failed, and create, stop and delete a
  * record task. Screenshots go to test-output/console/.
  */
@@ -178,6 +179,11 @@ describe("web console", () => {
         { timeout: 15_000 },
       )
       .toEqual(["aac", "flv", "m3u8", "mp4"]);
+    // With signatures required, recordings are signed (recordings.access "auto"): the page plays and downloads through the URLs the API issued.
+    const download = (await page.locator('tr[data-type="mp4"] a[download]').getAttribute("href")) ?? "";
+    expect(download).toMatch(/\/recordings\/.+\.mp4\?t=[0-9a-f]+&sign=[0-9a-f]{32}$/);
+    expect((await fetch(download, { method: "HEAD" })).status).toBe(200);
+    expect((await fetch(download.replace(/\?.*$/, ""), { method: "HEAD" })).status).toBe(403);
     const hls = await playToEnd(page, 'tr[data-type="m3u8"]', "recordings.png");
     expect(hls.engine).toBe("hls.js");
     expect(hls.error).toBe(0);

@@ -19,13 +19,14 @@ import { RecordNotifier } from "./callbacks/record-notifier.js";
 import { FileIndexer, type IndexedFile } from "./catalog/file-indexer.js";
 import { SqliteCatalog } from "./catalog/sqlite-catalog.js";
 import type { Catalog } from "./catalog/types.js";
-import { callbackPolicy, pushAuthRequired, type ServiceConfig } from "./config/config.js";
+import { callbackPolicy, pushAuthRequired, recordingsAccess, type ServiceConfig } from "./config/config.js";
 import { CallbackControl } from "./control/callback-control.js";
 import type { ControlServices } from "./control/control-services.js";
 import { LiveControl } from "./control/live-control.js";
 import type { LivePushStatus } from "./control/wire-types.js";
 import { RecordingControl } from "./control/recording-control.js";
 import { MediaLibrary } from "./media/media-library.js";
+import { recordingUrlSigner } from "./media/recording-url-signer.js";
 import { Admission } from "./push/admission.js";
 import { type ClosedRecording, type LivePush, PushSupervisor, type PushSupervisorEvents } from "./push/push-supervisor.js";
 import { SpliceWindows } from "./splice/splice-windows.js";
@@ -63,6 +64,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     super(log);
     this.logger = log;
     this.ffmpeg = locateFfmpeg(config.ffmpegPath || undefined);
+    // Before the catalog is opened: a damaged key file stops the start with nothing to close.
+    const urlSigner = recordingUrlSigner(config);
     this.catalog = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
     const cb = config.callbacks;
     const fallback =
@@ -82,7 +85,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       timeoutMs: cb.timeoutSec * 1000,
       maxAttempts: cb.maxRetries + 1,
     });
-    const media = new MediaLibrary(this.catalog, config.dataDir, () => this.publicUrl, log);
+    const media = new MediaLibrary(this.catalog, config.dataDir, () => this.publicUrl, log, urlSigner);
     const targets = new CallbackTargets(this.catalog, fallback);
     const notifier = new RecordNotifier({ targets, outbox: this.catalog, kick: () => this.dispatcher.kick(), urlOf: (f) => media.urlOf(f), appId: cb.appId, logger: log });
     this.indexer = new FileIndexer(this.catalog, config.dataDir, log, (row, file) => {
@@ -122,7 +125,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     };
     this.rtmp = new RtmpServer({ logger: log });
     this.rtmp.on("publish", (req) => this.pushes.onPublish(req));
-    this.http = new HttpApi({ config, logger: log, control: this.control, recordingsDir: this.recordingsDir, ffmpeg: this.ffmpeg, uptimeSec: () => this.uptimeSec });
+    this.http = new HttpApi({ config, logger: log, control: this.control, recordingsDir: this.recordingsDir, urlSigner, ffmpeg: this.ffmpeg, uptimeSec: () => this.uptimeSec });
   }
 
   static async start(config: ServiceConfig, logger?: Logger): Promise<RecorderService> {
@@ -151,6 +154,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       dataDir: config.dataDir,
       apiAuth: service.http.authRequired ? "TC3-HMAC-SHA256 required" : "off (loopback)",
       pushAuth: pushAuthRequired(config) ? "txSecret required" : "off (loopback)",
+      recordings: recordingsAccess(config) === "signed" ? `signed URLs, valid ${config.recordings.urlValiditySec} s` : "public",
     });
     return service;
   }

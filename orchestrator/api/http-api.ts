@@ -24,6 +24,7 @@ import { ReplayCache } from "./replay-cache.js";
 import { allowedHostNames, type GuardRefusal, headerValue, RequestGuard } from "./request-guard.js";
 import { DEFAULT_MAX_SKEW_SEC, type VerifiedTc3, verifyTc3 } from "./tc3-auth.js";
 import { RECORDINGS_URL_PREFIX } from "../media/media-library.js";
+import type { RecordingUrlSigner } from "../media/recording-url-signer.js";
 
 const LOGOUT_PATH = "/console/api/logout";
 
@@ -34,6 +35,8 @@ export interface HttpApiDeps {
   control: ControlServices;
   /** data/recordings: finished files are served from here. */
   recordingsDir: string;
+  /** Checks signed recording URLs (recordings.access "signed"); none: recordings are public. */
+  urlSigner?: RecordingUrlSigner | undefined;
   ffmpeg: FfmpegBinary;
   uptimeSec(): number;
 }
@@ -108,7 +111,8 @@ export class HttpApi {
     }
     if (await serveConsole(req, res, url.pathname)) return;
     // Finished recordings, at the URLs the API and callbacks report (in-progress files are never served).
-    if (await serveRecording(req, res, { root: this.deps.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX, corsOrigins: this.deps.config.http.corsOrigins })) return;
+    const recordings = { root: this.deps.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX, corsOrigins: this.deps.config.http.corsOrigins, signer: this.deps.urlSigner };
+    if (await serveRecording(req, res, recordings)) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
       this.sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
       return;

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { RecordingUrlSigner } from "../media/recording-url-signer.js";
 import { parseRange, serveRecording } from "./recording-files.js";
 
 interface Reply {
@@ -20,6 +21,8 @@ let port = 0;
 let lastServe: Promise<boolean> | undefined;
 /** http.corsOrigins of the server under test: any origin, but in the CORS tests. */
 let corsOrigins: readonly string[] = ["*"];
+/** recordings.access "signed" when set (the signed-access tests). */
+let signer: RecordingUrlSigner | undefined;
 
 const A_MP4 = Buffer.from(Array.from({ length: 100 }, (_, i) => (i * 7 + 3) & 0xff));
 const SEGMENT = Buffer.alloc(376, 0x47);
@@ -70,7 +73,7 @@ beforeAll(async () => {
   await symlink("a.mp4", path.join(root, "alias.mp4"));
 
   server = createServer((req, res) => {
-    const p = serveRecording(req, res, { root, urlPrefix: "/recordings/", corsOrigins });
+    const p = serveRecording(req, res, { root, urlPrefix: "/recordings/", corsOrigins, signer });
     lastServe = p;
     p.then(
       (handled) => {
@@ -351,6 +354,98 @@ describe("serveRecording: refusals", () => {
       const r = await send(raw);
       expect(r.status, raw).toBe(418);
       expect(r.body.toString()).toBe("other route");
+    }
+  });
+});
+
+describe("serveRecording: signed access (recordings.access \"signed\")", () => {
+  const urlSigner = new RecordingUrlSigner("recording-files-test-key", 3600);
+  const signed = (p: string, expiresSec?: number) => `/recordings/${p}?${urlSigner.query(p, expiresSec)}`;
+  beforeAll(() => {
+    signer = urlSigner;
+  });
+  afterAll(() => {
+    signer = undefined;
+  });
+
+  it("without a signature every path answers the same 403, existing or not, GET or HEAD (no oracle)", async () => {
+    const paths = ["a.mp4", "pl.m3u8", "pl/000000.ts", "live/app/stream/big.flv", "missing.mp4", "nope/000000.ts", "pl", "notes.txt", ".recording/x.flv", "..%2fx.mp4", "%zz.mp4", "passwd.mp4"];
+    const answers = [];
+    for (const p of paths) {
+      for (const method of ["GET", "HEAD"]) {
+        const r = await send(`/recordings/${p}`, { method });
+        answers.push({ status: r.status, body: r.body.toString(), headers: { ...r.headers, date: "" } });
+      }
+    }
+    expect(answers[0]).toMatchObject({ status: 403, body: "Forbidden: URL_SIGNATURE_MISSING\n" });
+    expect(answers[1]).toMatchObject({ status: 403, body: "" });
+    for (const [i, a] of answers.entries()) expect(a, `${paths[i >> 1]} ${i % 2 ? "HEAD" : "GET"}`).toEqual(answers[i % 2]);
+    expect(answers[0]!.headers["access-control-allow-origin"]).toBe("*");
+  });
+
+  it("a signature opens exactly its file: not another path, nor after tampering or expiry", async () => {
+    const q = urlSigner.query("a.mp4");
+    const forbidden = async (raw: string, code: string) => {
+      const r = await send(raw);
+      expect(r.status, raw).toBe(403);
+      expect(r.body.toString(), raw).toBe(`Forbidden: ${code}\n`);
+    };
+    for (const other of ["pl.m3u8", "alias.mp4", "pl/000000.ts", "missing.mp4", "./a.mp4", "x/../a.mp4", "%2e%2e/a.mp4", "a.mp4/", "/a.mp4"]) {
+      await forbidden(`/recordings/${other}?${q}`, "URL_SIGNATURE_INVALID");
+    }
+    await forbidden(`/recordings/a.mp4?${q.replace(/sign=(.)/, (_m, c: string) => `sign=${c === "0" ? "1" : "0"}`)}`, "URL_SIGNATURE_INVALID");
+    await forbidden(`/recordings/a.mp4?${q.replace(/&sign=.*/, "")}`, "URL_SIGNATURE_INVALID");
+    await forbidden(signed("a.mp4", Math.floor(Date.now() / 1000) - 1), "URL_EXPIRED");
+    // Path safety still applies to what was signed: a symlink out of the root stays 404.
+    expect((await send(signed("passwd.mp4"))).status).toBe(404);
+    expect((await send(signed("missing.mp4"))).status).toBe(404);
+  });
+
+  it("serves a signed file as in public mode: body, ETag, type, CORS, ranges, HEAD, 304; cached privately, never past the URL", async () => {
+    const r = await send(signed("a.mp4"));
+    expect(r.status).toBe(200);
+    expect(r.body.equals(A_MP4)).toBe(true);
+    expect(r.headers["content-type"]).toBe("video/mp4");
+    expect(r.headers.etag).toMatch(/^W\/"64-[0-9a-f]+"$/);
+    expect(r.headers["access-control-allow-origin"]).toBe("*");
+    expect(r.headers["cache-control"]).toMatch(/^private, max-age=(3600|359\d)$/);
+    const soon = await send(signed("a.mp4", Math.floor(Date.now() / 1000) + 100));
+    expect(Number(/max-age=(\d+)/.exec(String(soon.headers["cache-control"]))?.[1])).toBeLessThanOrEqual(100);
+    const part = await send(signed("a.mp4"), { headers: { Range: "bytes=10-19" } });
+    expect(part.status).toBe(206);
+    expect(part.body.equals(A_MP4.subarray(10, 20))).toBe(true);
+    const head = await send(signed("a.mp4"), { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers["content-length"]).toBe("100");
+    expect((await send(signed("a.mp4"), { headers: { "If-None-Match": String(r.headers.etag) } })).status).toBe(304);
+  });
+
+  it("a signed playlist comes with each segment signed: the player's relative URI plays", async () => {
+    const expires = Math.floor(Date.now() / 1000) + 600;
+    const pl = await send(signed("pl.m3u8", expires));
+    expect(pl.status).toBe(200);
+    expect(pl.headers["cache-control"]).toBe("no-cache");
+    const text = pl.body.toString();
+    expect(text).toBe(PLAYLIST.replace("pl/000000.ts", `pl/000000.ts?${urlSigner.query("pl/000000.ts", expires)}`));
+    expect(pl.headers["content-length"]).toBe(String(Buffer.byteLength(text)));
+    expect(pl.headers.etag).toMatch(new RegExp(`^W/"[0-9a-f]+-[0-9a-f]+-${expires.toString(16)}"$`));
+    const uri = text.split("\n").find((l) => l.startsWith("pl/"))!;
+    const seg = await send(`/recordings/${uri}`);
+    expect(seg.status).toBe(200);
+    expect(seg.body.equals(SEGMENT)).toBe(true);
+    const part = await send(signed("pl.m3u8", expires), { headers: { Range: "bytes=0-6" } });
+    expect(part.status).toBe(206);
+    expect(part.body.toString()).toBe("#EXTM3U");
+    expect((await send(signed("pl.m3u8", expires), { method: "HEAD" })).headers["content-length"]).toBe(String(Buffer.byteLength(text)));
+  });
+
+  it("public mode ignores t and sign", async () => {
+    signer = undefined;
+    try {
+      expect((await send("/recordings/a.mp4?t=0&sign=nope")).status).toBe(200);
+      expect((await send("/recordings/pl.m3u8?t=0&sign=nope")).body.toString()).toBe(PLAYLIST);
+    } finally {
+      signer = urlSigner;
     }
   });
 });

@@ -28,24 +28,43 @@
  *   size, validators and bytes sent all come from the same file even if it is renamed meanwhile.
  * - The returned promise resolves once the response has been completed or aborted; it never
  *   rejects (unexpected failures answer 500, or cut the connection if the headers are already out).
+ * - Signed access (recordings.access "signed", `opts.signer`): a request must carry the `t`/`sign`
+ *   the service issued for exactly that file (recording-url-signer.ts). That is checked before the
+ *   filesystem is touched, so every path, existing or not, answers the same 403 without one (a
+ *   text body naming why: URL_SIGNATURE_MISSING, URL_SIGNATURE_INVALID or URL_EXPIRED). A signed
+ *   playlist is served with each segment URI signed for its segment (same expiry); its ETag adds
+ *   the expiry, since its bytes depend on it. Other answers are the public ones, except that
+ *   Cache-Control is `private` and never outlives the URL. Public mode ignores `t`/`sign`.
  */
 import { constants as fsConstants, createReadStream, type Stats } from "node:fs";
 import { type FileHandle, open, realpath, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
+import { Readable } from "node:stream";
+import { type RecordingUrlSigner, signPlaylistUris } from "../media/recording-url-signer.js";
 
 export interface ServeRecordingOptions {
   /** The recordings folder, absolute. */
   root: string;
   /** URL path prefix such as "/recordings/"; a missing trailing "/" is added. */
   urlPrefix: string;
+  /** http.corsOrigins. */
+  corsOrigins?: readonly string[];
+  /** Present when recordings.access is "signed": only URLs it signed are served. */
+  signer?: RecordingUrlSigner | undefined;
 }
+
+const PLAYLIST_TYPE = "application/vnd.apple.mpegurl";
+/** A signed playlist is rewritten in memory: larger ones (weeks of 1 s segments) are not served signed. */
+const MAX_SIGNED_PLAYLIST_BYTES = 64 * 1024 * 1024;
+/** How long a client may keep a recording (public: shared caches too). */
+const MAX_AGE_SEC = 3600;
 
 const CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
   [".flv", "video/x-flv"],
   [".mp4", "video/mp4"],
   [".aac", "audio/aac"],
-  [".m3u8", "application/vnd.apple.mpegurl"],
+  [".m3u8", PLAYLIST_TYPE],
   [".ts", "video/mp2t"],
 ]);
 
@@ -68,20 +87,28 @@ function allowCors(req: IncomingMessage, res: ServerResponse, origins: readonly 
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    /** The body's text; by default the status's reason phrase. */
+    readonly text: string = REASONS[status] ?? "Internal Server Error",
+  ) {
     super(`HTTP ${status}`);
   }
+}
+
+const REASONS: Record<number, string> = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error" };
+
+/** What a signed URL allows: its expiry, for the playlist's segments and the cache lifetime. */
+interface Grant {
+  signer: RecordingUrlSigner;
+  expiresSec: number;
 }
 
 /**
  * Serves a recording file if the request URL starts with `opts.urlPrefix`; returns false (having
  * touched nothing) otherwise, so the caller can route the request elsewhere.
  */
-export async function serveRecording(
-  req: IncomingMessage,
-  res: ServerResponse,
-  opts: { root: string; urlPrefix: string; corsOrigins?: readonly string[] },
-): Promise<boolean> {
+export async function serveRecording(req: IncomingMessage, res: ServerResponse, opts: ServeRecordingOptions): Promise<boolean> {
   const prefix = opts.urlPrefix.endsWith("/") ? opts.urlPrefix : `${opts.urlPrefix}/`;
   const rawPath = requestPath(req.url ?? "");
   if (rawPath === undefined || !rawPath.startsWith(prefix)) return false;
@@ -94,7 +121,9 @@ export async function serveRecording(
       sendText(req, res, 405, "Method Not Allowed");
       return true;
     }
-    const components = decodeComponents(rawPath.slice(prefix.length));
+    const rawRest = rawPath.slice(prefix.length);
+    const grant = opts.signer ? checkSignature(opts.signer, rawRest, req.url ?? "") : undefined;
+    const components = decodeComponents(rawRest);
     const contentType = contentTypeOf(components[components.length - 1] ?? "");
     if (contentType === undefined) throw new HttpError(404);
 
@@ -103,19 +132,51 @@ export async function serveRecording(
     try {
       const st = await handle.stat();
       if (!st.isFile()) throw new HttpError(404);
-      handed = await respondWithFile(req, res, handle, st, contentType);
+      if (grant && contentType === PLAYLIST_TYPE) {
+        const playlist = await signedPlaylist(handle, st, components, grant);
+        await respondWithFile(req, res, { bytes: playlist, etagSuffix: grant.expiresSec.toString(16) }, st, contentType, grant);
+      } else {
+        handed = await respondWithFile(req, res, { handle }, st, contentType, grant);
+      }
     } finally {
       if (!handed) await handle.close().catch(() => undefined);
     }
   } catch (err) {
     const status = err instanceof HttpError ? err.status : fsErrorStatus(err);
     if (!res.headersSent) {
-      sendText(req, res, status, status === 400 ? "Bad Request" : status === 404 ? "Not Found" : "Internal Server Error");
+      sendText(req, res, status, err instanceof HttpError ? err.text : (REASONS[status] ?? "Internal Server Error"));
     } else {
       res.destroy();
     }
   }
   return true;
+}
+
+/**
+ * Signed access: the URL's `t`/`sign` must be those issued for exactly this path, else 403, the
+ * same for every path (nothing about the file has been looked at yet).
+ */
+function checkSignature(signer: RecordingUrlSigner, rawRest: string, url: string): Grant {
+  const q = url.indexOf("?");
+  const query = new URLSearchParams(q === -1 ? "" : url.slice(q + 1).replace(/#.*$/, ""));
+  let signedPath: string;
+  try {
+    signedPath = decodeComponents(rawRest).join("/");
+  } catch {
+    signedPath = ""; // no URL is ever issued for a path that does not decode: the check fails below
+  }
+  const checked = signer.check(signedPath, query.get("t"), query.get("sign"));
+  if (!checked.ok || signedPath === "") throw new HttpError(403, `Forbidden: ${checked.ok ? "URL_SIGNATURE_INVALID" : checked.code}`);
+  return { signer, expiresSec: checked.expiresSec };
+}
+
+/** The playlist with each segment URI signed for its segment, valid as long as the playlist's URL. */
+async function signedPlaylist(handle: FileHandle, st: Stats, components: string[], grant: Grant): Promise<Buffer> {
+  if (st.size > MAX_SIGNED_PLAYLIST_BYTES) throw new HttpError(500);
+  const buffer = Buffer.alloc(st.size);
+  const { bytesRead } = await handle.read(buffer, 0, st.size, 0);
+  const text = buffer.subarray(0, bytesRead).toString("utf8");
+  return Buffer.from(signPlaylistUris(text, components.slice(0, -1), (p) => grant.signer.query(p, grant.expiresSec)));
 }
 
 /** The path part of the request target (no query), or undefined for forms we do not route ("*"). */
@@ -199,26 +260,33 @@ function sendText(req: IncomingMessage, res: ServerResponse, status: number, tex
 }
 
 /**
- * Answers with the open file. Returns true if ownership of `handle` passed to a read stream
- * (which closes it); false if the caller must close it.
+ * What is sent: the open file, or bytes made from it (a signed playlist) with what tells them
+ * apart from the file's in the ETag.
+ */
+type Body = { handle: FileHandle } | { bytes: Buffer; etagSuffix: string };
+
+/**
+ * Answers with the open file (or the bytes made from it). Returns true if ownership of the handle
+ * passed to a read stream (which closes it); false if the caller must close it.
  */
 async function respondWithFile(
   req: IncomingMessage,
   res: ServerResponse,
-  handle: FileHandle,
+  body: Body,
   st: Stats,
   contentType: string,
+  grant: Grant | undefined,
 ): Promise<boolean> {
-  const size = st.size;
+  const size = "bytes" in body ? body.bytes.length : st.size;
   const mtimeSec = Math.floor(st.mtimeMs / 1000);
-  const etag = `W/"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+  const etag = `W/"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${"bytes" in body ? `-${body.etagSuffix}` : ""}"`;
   const lastModified = new Date(mtimeSec * 1000).toUTCString();
 
   res.setHeader("Access-Control-Expose-Headers", EXPOSE_HEADERS);
   res.setHeader("Accept-Ranges", "bytes");
   res.setHeader("ETag", etag);
   res.setHeader("Last-Modified", lastModified);
-  res.setHeader("Cache-Control", contentType === "application/vnd.apple.mpegurl" ? "no-cache" : "public, max-age=3600");
+  res.setHeader("Cache-Control", cacheControl(contentType, grant));
   res.setHeader("X-Content-Type-Options", "nosniff");
 
   const pre = evaluatePreconditions(req, etag, mtimeSec);
@@ -261,7 +329,7 @@ async function respondWithFile(
   const done = new Promise<void>((resolve) => {
     res.once("close", resolve);
   });
-  const stream = createReadStream("", { fd: handle, start, end });
+  const stream = "bytes" in body ? Readable.from([body.bytes.subarray(start, end + 1)]) : createReadStream("", { fd: body.handle, start, end });
   res.once("close", () => stream.destroy()); // client abort (or normal completion): releases the fd
   stream.on("error", () => {
     stream.unpipe(res);
@@ -273,7 +341,15 @@ async function respondWithFile(
   });
   stream.pipe(res);
   await done;
-  return true;
+  return "handle" in body;
+}
+
+/** Playlists are revalidated; other files kept an hour, by the client only (and never past its URL's expiry) when signed. */
+function cacheControl(contentType: string, grant: Grant | undefined): string {
+  if (contentType === PLAYLIST_TYPE) return "no-cache";
+  if (!grant) return `public, max-age=${MAX_AGE_SEC}`;
+  const left = Math.max(0, Math.min(MAX_AGE_SEC, grant.expiresSec - Math.floor(Date.now() / 1000)));
+  return `private, max-age=${left}`;
 }
 
 /**

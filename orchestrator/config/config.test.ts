@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { recordingSettings } from "../templates/recording-settings.js";
-import { callbackPolicy, loadConfig } from "./config.js";
+import { callbackPolicy, loadConfig, recordingsAccess } from "./config.js";
 
 function configFile(content: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), "cfg-"));
@@ -87,6 +87,28 @@ describe("callbacks.allow / callbacks.deny", () => {
     expect(callbackPolicy(c).refusal("127.0.0.1", "127.0.0.1")).toBeUndefined();
     expect(callbackPolicy({ ...c, http: { ...c.http, host: "0.0.0.0" } }).refusal("localhost", "127.0.0.1")).toMatch(/loopback/);
     expect(callbackPolicy({ ...c, http: { ...c.http, host: "::1" } }).refusal("localhost", "::1")).toBeUndefined();
+    });
+  });
+
+describe("recordings.access", () => {
+  const load = (recordings: object, rest: object = {}) => loadConfig({ configFile: configFile({ ...rest, recordings }) }, {});
+
+  it("auto: signed exactly when the API requires signatures", () => {
+    expect(recordingsAccess(load({}))).toBe("public");
+    expect(recordingsAccess(load({}, { api: { auth: "on" } }))).toBe("signed");
+    expect(recordingsAccess(load({}, { http: { host: "0.0.0.0" } }))).toBe("signed");
+    expect(recordingsAccess(load({ access: "public" }, { api: { auth: "on" } }))).toBe("public");
+    expect(recordingsAccess(load({ access: "signed" }))).toBe("signed");
+  });
+
+  it("refuses bad values naming the key, and never shows the key", () => {
+    expect(() => load({ access: "private" })).toThrow(/recordings.access must be auto\|public\|signed/);
+    expect(() => load({ urlKey: "short-SECRET" })).toThrow(/recordings.urlKey must be empty \(generated\) or 16\+ characters, got "\(not shown\)"/);
+    expect(() => load({ access: "public", urlKey: "a-long-enough-SECRET-key" })).toThrow(/recordings.urlKey must be empty while recordings.access is "public"/);
+    expect(() => load({ access: "public", urlKey: "a-long-enough-SECRET-key" })).not.toThrow(/SECRET/);
+    expect(() => load({ urlValiditySec: 10 })).toThrow(/recordings.urlValiditySec must be an integer 60-31536000/);
+    expect(() => load({ urlTtl: 10 })).toThrow(/unknown config key recordings.urlTtl/);
+    expect(load({ access: "signed", urlKey: "a-long-enough-key-1", urlValiditySec: 600 }).recordings).toEqual({ access: "signed", urlKey: "a-long-enough-key-1", urlValiditySec: 600 });
   });
 });
 

@@ -75,6 +75,15 @@ export interface ServiceConfig {
     /** A push URL whose txTime is further ahead than this is refused (0: no cap). */
     maxValiditySec: number;
   };
+  /** Who may fetch finished recordings at /recordings/. */
+  recordings: {
+    /** "signed": only URLs the service issued (t/sign); "public": any; "auto": signed when the API requires signatures. */
+    access: "auto" | "public" | "signed";
+    /** HMAC key of signed URLs; empty: one generated once and kept in the data folder. */
+    urlKey: string;
+    /** How long an issued URL (MediaUrl, a callback's video_url) stays valid. */
+    urlValiditySec: number;
+  };
   /** The web console at /console/: operators log in with this password (empty: console disabled). */
   console: { password: string };
   api: {
@@ -104,6 +113,7 @@ export function defaultConfig(): ServiceConfig {
     recordTemplate: { FlvParam: param(), HlsParam: param(), Mp4Param: param(), AacParam: param(), HlsSpecialParam: { FlowContinueDuration: 0 } },
     callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12, allow: [], deny: [] },
     pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0, maxValiditySec: 604_800 },
+    recordings: { access: "auto", urlKey: "", urlValiditySec: 86_400 },
     console: { password: "" },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024, requireSignedAction: false },
   };
@@ -126,6 +136,12 @@ export function apiAuthRequired(c: ServiceConfig): boolean {
 /** Where callbacks may go: callbacks.allow / deny; loopback receivers only while HTTP listens on loopback only. */
 export function callbackPolicy(c: ServiceConfig): CallbackPolicy {
   return new CallbackPolicy({ allow: c.callbacks.allow, deny: c.callbacks.deny, serviceOnLoopback: LOOPBACK.includes(c.http.host) });
+}
+
+/** Whether recordings need a signed URL: "auto" means yes whenever the API requires signatures. */
+export function recordingsAccess(c: ServiceConfig): "public" | "signed" {
+  if (c.recordings.access !== "auto") return c.recordings.access;
+  return apiAuthRequired(c) ? "signed" : "public";
 }
 
 type Json = Record<string, unknown>;
@@ -220,6 +236,11 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
     // Never echo the value: it holds secrets.
     check(ok, `pushAuth.keys[${JSON.stringify(domain)}]`, "{primary, backup?} with keys of 8+ characters", "(not shown)");
   }
+  check(["auto", "public", "signed"].includes(c.recordings.access), "recordings.access", "auto|public|signed", c.recordings.access);
+  // Never echo the key.
+  check(typeof c.recordings.urlKey === "string" && (c.recordings.urlKey === "" || c.recordings.urlKey.length >= 16), "recordings.urlKey", "empty (generated) or 16+ characters", "(not shown)");
+  check(c.recordings.access !== "public" || c.recordings.urlKey === "", "recordings.urlKey", 'empty while recordings.access is "public" (public URLs are not signed)', "(not shown)");
+  check(isInt(c.recordings.urlValiditySec, 60, 31_536_000), "recordings.urlValiditySec", "an integer 60-31536000 (seconds)", c.recordings.urlValiditySec);
   check(typeof c.console.password === "string" && (c.console.password === "" || c.console.password.length >= 8), "console.password", "empty (console off) or 8+ characters", "(not shown)");
   check(["auto", "on", "off"].includes(c.api.auth), "api.auth", "auto|on|off", c.api.auth);
   check(Array.isArray(c.api.credentials), "api.credentials", "a list of {SecretId, SecretKey}", "(not shown)");

@@ -10,6 +10,7 @@ import type { Logger } from "../../engine/logger.js";
 import { ApiError } from "../control/api-error.js";
 import type { Catalog, RecordingFile, RecordingSearch } from "../catalog/types.js";
 import { SEARCH_WINDOW } from "./media-schema.js";
+import type { RecordingUrlSigner } from "./recording-url-signer.js";
 
 /** URL path under which recordings are served (relative to the data folder's recordings/). */
 export const RECORDINGS_URL_PREFIX = "/recordings/";
@@ -25,12 +26,15 @@ export class MediaLibrary {
     /** Base URL files are served from, e.g. http://127.0.0.1:8080 (no trailing slash). */
     private readonly publicUrl: () => string,
     private readonly logger: Logger,
+    /** Signs the URLs issued (recordings.access "signed"); none: public URLs. */
+    private readonly signer?: RecordingUrlSigner,
   ) {}
 
-  /** Where a catalogued file can be fetched or played. */
+  /** Where a catalogued file can be fetched or played (signed, valid recordings.urlValiditySec from now, when access is signed). */
   urlOf(file: Pick<RecordingFile, "path">): string {
-    const underRecordings = file.path.split(sep).slice(1).map(encodeURIComponent).join("/");
-    return `${this.publicUrl()}${RECORDINGS_URL_PREFIX}${underRecordings}`;
+    const components = file.path.split(sep).slice(1);
+    const url = `${this.publicUrl()}${RECORDINGS_URL_PREFIX}${components.map(encodeURIComponent).join("/")}`;
+    return this.signer ? `${url}?${this.signer.query(components.join("/"))}` : url;
   }
 
   /** spec §9 MediaInfo, for one catalogued file. */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createLogger } from "../../engine/logger.js";
 import type { CompletedFile } from "../../engine/pipeline/types.js";
 import { ffmpegPath } from "../../scripts/test-support/media-check.js";
+import { signTc3 } from "../api/tc3-auth.js";
 import { defaultConfig, type ConfigRecordTemplate, type ServiceConfig, validateConfig } from "../config/config.js";
 import { type ClosedRecording, RecorderService } from "../service.js";
 
@@ -95,6 +96,22 @@ export async function callApi(h: Harness, action: string, body: unknown): Promis
     body: JSON.stringify(body),
   });
   const json = (await res.json()) as { Response: Record<string, unknown> };
+  return json.Response;
+}
+
+/** Calls an action signed with TC3-HMAC-SHA256 (X-TC-Action signed too), for a service that requires signatures. */
+export async function callSigned(h: Harness, action: string, body: unknown, credential: { secretId: string; secretKey: string }): Promise<Record<string, unknown>> {
+  const host = `127.0.0.1:${h.service.httpPort}`;
+  const payload = JSON.stringify(body);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const authorization = signTc3({ ...credential, service: "live", host, method: "POST", contentType: "application/json", payload, timestamp, action });
+  const res = await fetch(`http://${host}/`, {
+    method: "POST",
+    headers: { authorization, "content-type": "application/json", "x-tc-action": action, "x-tc-timestamp": String(timestamp), "x-tc-version": "2018-08-01" },
+    body: payload,
+  });
+  const json = (await res.json()) as { Response: Record<string, unknown> };
+  if (json.Response.Error) throw new Error(`${action} failed: ${JSON.stringify(json.Response.Error)}`);
   return json.Response;
 }
 
