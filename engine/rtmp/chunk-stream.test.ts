@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { IngestError, ParseError } from "../errors.js";
+import { SharedBufferBudget } from "./buffer-budget.js";
 import { ChunkReader, type ChunkReaderOptions, ChunkWriter, type RtmpMessage } from "./chunk-stream.js";
 
 function mulberry32(seed: number): () => number {
@@ -367,6 +368,42 @@ describe("ChunkReader limits", () => {
     reader.push(Buffer.from([...fmt0(6, 0, 8 * 1024 * 1024, 9, 1), 1, 2, 3]));
     expect(Math.max(...alloc.mock.calls.map(([n]) => n))).toBeLessThanOrEqual(64 * 1024);
     expect(reader.bufferedBytes).toBe(3);
+  });
+
+  it("reserves buffered bytes from a shared budget, gives them back on completion, abort and dispose", () => {
+    const budget = new SharedBufferBudget(1000);
+    const { reader, messages } = collect({ reservation: budget.open(() => {}) });
+    reader.push(Buffer.from([...fmt0(6, 0, 10, 9, 1), 1, 2, 3]));
+    expect(budget.usedBytes).toBe(3);
+    reader.push(Buffer.from([4, 5, 6, 7, 8, 9, 10]));
+    expect(messages.length).toBe(1);
+    expect(budget.usedBytes).toBe(0);
+    // One whole 128-byte chunk of a 200-byte message, then Abort (§5.4.2) of chunk stream 7.
+    reader.push(Buffer.from([...fmt0(7, 0, 200, 9, 1), ...bytes(128)]));
+    expect(budget.usedBytes).toBe(128);
+    reader.push(Buffer.from([...fmt0(2, 0, 4, 2, 0), ...u32be(7)]));
+    expect(budget.usedBytes).toBe(0);
+    reader.push(Buffer.from([...fmt0(8, 0, 200, 9, 1), ...bytes(100)]));
+    expect(budget.usedBytes).toBe(100);
+    reader.dispose();
+    expect(budget.usedBytes).toBe(0);
+    expect(reader.bufferedBytes).toBe(0);
+    const delivered = messages.length;
+    reader.push(Buffer.from(bytes(100))); // ignored once disposed: would complete chunk stream 8's message
+    expect(messages.length).toBe(delivered);
+  });
+
+  it("refuses bytes the budget cannot give; larger limits and no budget once raised", () => {
+    const budget = new SharedBufferBudget(20);
+    const account = budget.open(() => {});
+    const { reader } = collect({ reservation: account, maxMessageLength: 64 });
+    expect(codeOf(() => reader.push(Buffer.from(fmt0(6, 0, 65, 9, 1))))).toBe("RTMP_MESSAGE_TOO_LARGE");
+    const second = collect({ reservation: budget.open(() => {}), maxMessageLength: 64 });
+    expect(codeOf(() => second.reader.push(Buffer.from([...fmt0(6, 0, 30, 9, 1), ...bytes(21)])))).toBe("RTMP_BUFFER_BUDGET");
+    const third = collect({ reservation: budget.open(() => {}), maxMessageLength: 64 });
+    third.reader.setLimits({ maxMessageLength: 1000, reservation: null });
+    expect(codeOf(() => third.reader.push(Buffer.from([...fmt0(6, 0, 500, 9, 1), ...bytes(128)])))).toBe("OK");
+    expect(budget.usedBytes).toBe(0);
   });
 
   it("refuses too many chunk streams", () => {

@@ -4,6 +4,7 @@
  * Pure: no I/O, no timers.
  */
 import { IngestError, ParseError } from "../errors.js";
+import type { BufferReservation } from "./buffer-budget.js";
 import { DEFAULT_CHUNK_SIZE, MessageType } from "./protocol.js";
 
 export interface RtmpMessage {
@@ -23,7 +24,12 @@ export interface ChunkReaderOptions {
   maxChunkSize?: number;
   /** Total bytes held in incomplete messages across all chunk streams. Default 32 MiB. */
   maxBufferedBytes?: number;
+  /** A shared budget to reserve buffered bytes from, besides maxBufferedBytes. */
+  reservation?: BufferReservation | null;
 }
+
+/** The limits that may change while reading (a connection gets more room once it publishes). */
+export type ChunkReaderLimits = Pick<ChunkReaderOptions, "maxMessageLength" | "maxBufferedBytes" | "reservation">;
 
 /** §5.3.1.1: csid 0 in the first byte means a 2-byte basic header, 1 a 3-byte one. */
 const CSID_TWO_BYTE_FORM = 0;
@@ -60,6 +66,8 @@ const INITIAL_MESSAGE_CAPACITY = 64 * 1024;
 const INITIAL_CAPACITY_FACTOR = 4;
 
 const MiB = 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_LENGTH = 8 * MiB;
+export const DEFAULT_MAX_BUFFERED_BYTES = 32 * MiB;
 
 /** Per chunk-stream-id state (§5.3.1.2: fmt 1/2/3 headers inherit from it). */
 class ChunkStreamState {
@@ -78,10 +86,11 @@ class ChunkStreamState {
 }
 
 export class ChunkReader {
-  private readonly maxMessageLength: number;
+  private maxMessageLength: number;
   private readonly maxChunkStreams: number;
   private readonly maxChunkSize: number;
-  private readonly maxBufferedBytes: number;
+  private maxBufferedBytes: number;
+  private reservation: BufferReservation | null;
   private readonly streams = new Map<number, ChunkStreamState>();
   private chunkSizeIn = DEFAULT_CHUNK_SIZE;
   /** Bytes of a chunk header split across pushes. */
@@ -98,10 +107,21 @@ export class ChunkReader {
     private readonly onMessage: (msg: RtmpMessage) => void,
     options: ChunkReaderOptions = {},
   ) {
-    this.maxMessageLength = options.maxMessageLength ?? 8 * MiB;
+    this.maxMessageLength = options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH;
     this.maxChunkStreams = options.maxChunkStreams ?? 64;
     this.maxChunkSize = options.maxChunkSize ?? 16 * MiB;
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 32 * MiB;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.reservation = options.reservation ?? null;
+  }
+
+  /**
+   * Changes limits for what is read from now on. Bytes already reserved from a
+   * reservation being replaced are not released to it: the caller closes it.
+   */
+  setLimits(limits: ChunkReaderLimits): void {
+    if (limits.maxMessageLength !== undefined) this.maxMessageLength = limits.maxMessageLength;
+    if (limits.maxBufferedBytes !== undefined) this.maxBufferedBytes = limits.maxBufferedBytes;
+    if (limits.reservation !== undefined) this.reservation = limits.reservation;
   }
 
   /** Chunk size currently used to read (changed by the peer's Set Chunk Size). */
@@ -120,7 +140,10 @@ export class ChunkReader {
    * pushes rethrow it.
    */
   push(buf: Buffer): void {
-    if (this.failed) throw this.failure;
+    if (this.failed) {
+      if (this.failure === null) return;
+      throw this.failure;
+    }
     try {
       this.consume(buf);
     } catch (err) {
@@ -131,16 +154,26 @@ export class ChunkReader {
     }
   }
 
+  /** Drops every buffer; later pushes are ignored. For a connection that is closing. */
+  dispose(): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.failure = null;
+    this.release();
+  }
+
   private release(): void {
     for (const st of this.streams.values()) st.buf = null;
     this.current = null;
+    this.reservation?.release(this.buffered);
     this.buffered = 0;
   }
 
   private consume(buf: Buffer): void {
     const end = buf.length;
     let pos = 0;
-    while (pos < end) {
+    // `failed` too: a message listener may dispose of the reader mid-buffer.
+    while (pos < end && !this.failed) {
       const cur = this.current;
       if (cur !== null) {
         const n = Math.min(this.chunkLeft, end - pos);
@@ -275,6 +308,9 @@ export class ChunkReader {
     if (this.buffered + n > this.maxBufferedBytes) {
       throw new IngestError("RTMP_BUFFER_LIMIT", `more than ${this.maxBufferedBytes} bytes in incomplete messages`);
     }
+    if (this.reservation !== null && !this.reservation.reserve(n)) {
+      throw new IngestError("RTMP_BUFFER_BUDGET", "the memory budget for connections that have not published is spent");
+    }
     const need = st.received + n;
     let b = st.buf;
     if (b === null || need > b.length) {
@@ -292,6 +328,7 @@ export class ChunkReader {
   private complete(st: ChunkStreamState): void {
     const payload = st.buf ?? Buffer.alloc(0);
     this.buffered -= st.received;
+    this.reservation?.release(st.received);
     st.inProgress = false;
     st.buf = null;
     st.received = 0;
@@ -316,6 +353,7 @@ export class ChunkReader {
     const st = this.streams.get(payload.readUInt32BE(0));
     if (st?.inProgress) {
       this.buffered -= st.received;
+      this.reservation?.release(st.received);
       st.inProgress = false;
       st.buf = null;
       st.received = 0;

@@ -11,7 +11,8 @@ import { IngestError, ParseError, RecorderError, errorMessage } from "../errors.
 import type { TagType } from "../flv/types.js";
 import type { Logger as EngineLogger } from "../logger.js";
 import { type Amf0Value, decodeAmf0, encodeAmf0 } from "./amf0.js";
-import { ChunkReader, type RtmpMessage, ChunkWriter } from "./chunk-stream.js";
+import type { BudgetAccount, SharedBufferBudget } from "./buffer-budget.js";
+import { ChunkReader, ChunkWriter, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_MESSAGE_LENGTH, type RtmpMessage } from "./chunk-stream.js";
 import { FALLBACK_DOMAIN, readConnectParams, splitQuery, str } from "./connect-params.js";
 import { ServerHandshake } from "./handshake.js";
 import { ChunkStreamId, MessageType, PeerBandwidthLimit, UserControlEvent, u32Payload } from "./protocol.js";
@@ -33,9 +34,11 @@ const CLOSE_GRACE_MS = 2000;
 /**
  * Replies queued for a peer that does not read them (pings, commands, acks all
  * answer input): past this many unsent bytes the connection is closed, so a
- * client that only sends cannot grow our write buffer without bound.
+ * client that only sends cannot grow our write buffer without bound. Before
+ * publishing, replies are a few hundred bytes: the bound is much smaller.
  */
 const MAX_UNSENT_BYTES = 1024 * 1024;
+const MAX_UNSENT_BYTES_BEFORE_PUBLISH = 64 * 1024;
 
 /** What a connection needs from its server; kept off the public RtmpServer surface. */
 export interface ServerHooks {
@@ -44,7 +47,11 @@ export interface ServerHooks {
   readonly idleTimeoutMs: number;
   readonly publishTimeoutMs: number;
   readonly maxMessageLength: number | undefined;
+  /** Reader limits until the first publish is accepted (commands only; media waits for it). */
+  readonly beforePublish: { maxMessageLength: number; maxBufferedBytes: number; budget: SharedBufferBudget };
   emitPublish(req: PublishRequest): void;
+  /** The connection's first publish was accepted. */
+  published(conn: Connection): void;
   isPublishing(key: string): boolean;
   claim(key: string, session: PublishSession): void;
   release(key: string, session: PublishSession): void;
@@ -76,6 +83,9 @@ export class Connection implements PublishHost {
   private warnedAggregate = false;
   /** A reply was dropped because the peer left MAX_UNSENT_BYTES unread; onData closes the connection. */
   private unsentOverflow = false;
+  /** Share of the budget for connections that have not published; null once publishing. */
+  private account: BudgetAccount | null;
+  private maxUnsentBytes = MAX_UNSENT_BYTES_BEFORE_PUBLISH;
 
   constructor(
     private readonly hooks: ServerHooks,
@@ -83,8 +93,16 @@ export class Connection implements PublishHost {
   ) {
     this.remoteAddress = socket.remoteAddress ?? "";
     this.label = `rtmp ${this.remoteAddress}:${socket.remotePort ?? 0}`;
-    const opts = hooks.maxMessageLength === undefined ? {} : { maxMessageLength: hooks.maxMessageLength };
-    this.reader = new ChunkReader(this.onMessage, opts);
+    const before = hooks.beforePublish;
+    this.account = before.budget.open(() => {
+      this.hooks.logger?.info(`${this.label}: holds the most of the memory budget for connections that have not published, closing`);
+      this.destroy("memory budget");
+    });
+    this.reader = new ChunkReader(this.onMessage, {
+      maxMessageLength: Math.min(before.maxMessageLength, hooks.maxMessageLength ?? before.maxMessageLength),
+      maxBufferedBytes: before.maxBufferedBytes,
+      reservation: this.account,
+    });
     socket.setNoDelay(true);
     socket.setTimeout(hooks.idleTimeoutMs);
     socket.on("data", this.onData);
@@ -128,7 +146,15 @@ export class Connection implements PublishHost {
     this.phase = "closed";
     this.clearTimers();
     this.endSession(reason);
+    this.dropBuffers();
     this.socket.destroy();
+  }
+
+  /** Nothing more is read: give the buffers and the budget share back now, not when the object is collected. */
+  private dropBuffers(): void {
+    this.account?.close();
+    this.account = null;
+    this.reader.dispose();
   }
 
   /** Flush what we wrote (e.g. an onStatus error), then close. */
@@ -137,6 +163,7 @@ export class Connection implements PublishHost {
     this.phase = "closing";
     this.clearTimers();
     this.endSession(reason);
+    this.dropBuffers();
     this.socket.end();
     this.graceTimer = setTimeout(() => this.destroy(reason), CLOSE_GRACE_MS);
   }
@@ -164,7 +191,7 @@ export class Connection implements PublishHost {
       if (buf) this.reader.push(buf);
       this.maybeAcknowledge();
       if (this.unsentOverflow) {
-        throw new IngestError("RTMP_PEER_NOT_READING", `peer left more than ${MAX_UNSENT_BYTES} bytes of replies unread`);
+        throw new IngestError("RTMP_PEER_NOT_READING", `peer left more than ${this.maxUnsentBytes} bytes of replies unread`);
       }
     } catch (err) {
       this.fail(err);
@@ -338,6 +365,15 @@ export class Connection implements PublishHost {
     this.session = session;
     if (this.publishTimer) clearTimeout(this.publishTimer);
     this.publishTimer = null;
+    if (this.account !== null) {
+      // Accepted (push auth passed): full limits, off the shared budget.
+      const opts = this.hooks.maxMessageLength === undefined ? {} : { maxMessageLength: this.hooks.maxMessageLength };
+      this.reader.setLimits({ maxMessageLength: DEFAULT_MAX_MESSAGE_LENGTH, maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES, reservation: null, ...opts });
+      this.account.close();
+      this.account = null;
+      this.maxUnsentBytes = MAX_UNSENT_BYTES;
+      this.hooks.published(this);
+    }
     this.hooks.claim(session.key, session);
     const begin = Buffer.allocUnsafe(6);
     begin.writeUInt16BE(UserControlEvent.StreamBegin, 0);
@@ -388,7 +424,7 @@ export class Connection implements PublishHost {
 
   private write(buf: Buffer): void {
     if (this.socket.destroyed || !this.socket.writable) return;
-    if (this.socket.writableLength > MAX_UNSENT_BYTES) {
+    if (this.socket.writableLength > this.maxUnsentBytes) {
       // Not thrown here: writes also happen inside the publish listener's accept()/reject().
       this.unsentOverflow = true;
       return;
