@@ -123,7 +123,14 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       live: new LiveControl(this.pushes),
       media,
     };
-    this.rtmp = new RtmpServer({ logger: log });
+    const { maxConnections, maxPendingPerAddress, connectsPerSecondPerAddress, publishTimeoutSec } = config.rtmp;
+    this.rtmp = new RtmpServer({
+      logger: log,
+      maxConnections,
+      maxPendingPerSource: maxPendingPerAddress,
+      connectsPerSecondPerSource: connectsPerSecondPerAddress,
+      publishTimeoutMs: publishTimeoutSec * 1000,
+    });
     this.rtmp.on("publish", (req) => this.pushes.onPublish(req));
     this.http = new HttpApi({ config, logger: log, control: this.control, recordingsDir: this.recordingsDir, urlSigner, ffmpeg: this.ffmpeg, uptimeSec: () => this.uptimeSec });
   }

@@ -52,6 +52,27 @@ describe("loadConfig", () => {
   });
 });
 
+describe("rtmp admission limits", () => {
+  const load = (rtmp: object) => loadConfig({ configFile: configFile({ rtmp }) }, {});
+
+  it("default to 1000 connections, 64 pending and 20 connects a second per address, 10 s to publish", () => {
+    expect(loadConfig({}, {}).rtmp).toMatchObject({ maxConnections: 1000, maxPendingPerAddress: 64, connectsPerSecondPerAddress: 20, publishTimeoutSec: 10 });
+    expect(load({ maxConnections: 50, maxPendingPerAddress: 5, connectsPerSecondPerAddress: 0, publishTimeoutSec: 30 }).rtmp).toMatchObject({
+      maxConnections: 50,
+      maxPendingPerAddress: 5,
+      connectsPerSecondPerAddress: 0,
+      publishTimeoutSec: 30,
+    });
+  });
+
+  it("refuses bad values naming the key", () => {
+    expect(() => load({ maxConnections: 0 })).toThrow(/rtmp.maxConnections must be an integer 1-100000/);
+    expect(() => load({ maxPendingPerAddress: 1.5 })).toThrow(/rtmp.maxPendingPerAddress must be an integer 1-100000/);
+    expect(() => load({ connectsPerSecondPerAddress: -1 })).toThrow(/rtmp.connectsPerSecondPerAddress must be an integer 0-100000/);
+    expect(() => load({ publishTimeoutSec: 0 })).toThrow(/rtmp.publishTimeoutSec must be an integer 1-600/);
+  });
+});
+
 describe("callbacks.allow / callbacks.deny", () => {
   const load = (config: unknown) => loadConfig({ configFile: configFile(config) }, {});
 

@@ -16,7 +16,18 @@ import { type FormatParams, type FormatRecordParam, TEMPLATE_KEYS } from "../tem
 export type ConfigRecordTemplate = Required<FormatParams>;
 
 export interface ServiceConfig {
-  rtmp: { host: string; port: number };
+  rtmp: {
+    host: string;
+    port: number;
+    /** Connections at once; when full, a newcomer may take the slot of a flooding address's connection that has not published. */
+    maxConnections: number;
+    /** Connections not publishing yet per address (an IPv6 /64 counts as one). */
+    maxPendingPerAddress: number;
+    /** New connections a second per address, bursts of ten seconds' worth allowed; 0: no limit. */
+    connectsPerSecondPerAddress: number;
+    /** A connection that has not started publishing this long after connecting is closed. */
+    publishTimeoutSec: number;
+  };
   http: {
     host: string;
     port: number;
@@ -104,7 +115,7 @@ export const DEFAULT_RECORD_INTERVAL = 1800;
 export function defaultConfig(): ServiceConfig {
   const param = (): FormatRecordParam => ({ Enable: 1, RecordInterval: DEFAULT_RECORD_INTERVAL });
   return {
-    rtmp: { host: "127.0.0.1", port: 1935 },
+    rtmp: { host: "127.0.0.1", port: 1935, maxConnections: 1000, maxPendingPerAddress: 64, connectsPerSecondPerAddress: 20, publishTimeoutSec: 10 },
     http: { host: "127.0.0.1", port: 8080, publicUrl: "", allowedHosts: [], corsOrigins: [] },
     dataDir: "./data",
     ffmpegPath: "",
@@ -173,6 +184,10 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
     check(isInt(c[side].port, 0, 65535), `${side}.port`, "a port number 0-65535", c[side].port);
     check(typeof c[side].host === "string" && c[side].host.length > 0, `${side}.host`, "a host name or address", c[side].host);
   }
+  check(isInt(c.rtmp.maxConnections, 1, 100_000), "rtmp.maxConnections", "an integer 1-100000", c.rtmp.maxConnections);
+  check(isInt(c.rtmp.maxPendingPerAddress, 1, 100_000), "rtmp.maxPendingPerAddress", "an integer 1-100000", c.rtmp.maxPendingPerAddress);
+  check(isInt(c.rtmp.connectsPerSecondPerAddress, 0, 100_000), "rtmp.connectsPerSecondPerAddress", "an integer 0-100000 (0: no limit)", c.rtmp.connectsPerSecondPerAddress);
+  check(isInt(c.rtmp.publishTimeoutSec, 1, 600), "rtmp.publishTimeoutSec", "an integer 1-600", c.rtmp.publishTimeoutSec);
   check(typeof c.dataDir === "string" && c.dataDir.length > 0, "dataDir", "a folder path", c.dataDir);
   check(typeof c.http.publicUrl === "string" && (c.http.publicUrl === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(c.http.publicUrl)), "http.publicUrl", "empty or an http(s) URL", c.http.publicUrl);
   const hosts = c.http.allowedHosts;
