@@ -30,6 +30,7 @@ const OFF = { Enable: 0, RecordInterval: 1800 };
 
 let child: ChildProcess;
 let rtmpPort = 0;
+let httpPort = 0;
 let dataDir = "";
 
 beforeAll(async () => {
@@ -40,6 +41,7 @@ beforeAll(async () => {
   const service = await serveProcess(["--config", config, "--data-dir", dataDir, "--rtmp-port", "0", "--http-port", "0"]);
   child = service.child;
   rtmpPort = service.rtmp;
+  httpPort = service.http;
 });
 
 afterAll(async () => {
@@ -65,6 +67,12 @@ function rssPeak(): () => number {
     clearInterval(timer);
     return Math.max(peak, serviceRss());
   };
+}
+
+/** The ingest's connection counts, from /healthz. */
+async function rtmpConnections(): Promise<{ open: number; pending: number }> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+  return ((await res.json()) as { rtmpConnections: { open: number; pending: number } }).rtmpConnections;
 }
 
 async function flvFiles(): Promise<string[]> {
@@ -171,7 +179,7 @@ describe("RTMP admission on the default limits", () => {
   }, 120_000);
 
   it("holds little memory for connections that have not published, and gives it back when they go", async () => {
-    await sleep(11_000); // the first test's leftovers time out (publish deadline 10 s)
+    await waitFor(async () => (await rtmpConnections()).open === 0, { timeoutMs: 15_000, what: "the first test's leftovers to time out (publish deadline 10 s)" });
     const before = serviceRss();
     const peak = rssPeak();
 
@@ -205,8 +213,10 @@ describe("RTMP admission on the default limits", () => {
     );
     await sleep(1000);
     const heldOpen = held.filter((s) => s !== null && !s.socket.destroyed && s.socket.readyState === "open").length;
+    expect(await rtmpConnections()).toEqual({ open: heldOpen, pending: heldOpen });
     const peakBytes = peak();
     for (const s of held) s?.socket.destroy();
+    await waitFor(async () => (await rtmpConnections()).open === 0, { what: "every connection forgotten" });
     await sleep(2000);
     const after = serviceRss();
 

@@ -120,7 +120,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     this.control = {
       recording: new RecordingControl(this.catalog, () => this.tasks.syncAll()),
       callbacks: new CallbackControl(this.catalog, policy, () => this.dispatcher.kick()),
-      live: new LiveControl(this.pushes),
+      live: new LiveControl(this.pushes, () => this.rtmp.connectionCounts),
       media,
     };
     const { maxConnections, maxPendingPerAddress, connectsPerSecondPerAddress, publishTimeoutSec } = config.rtmp;

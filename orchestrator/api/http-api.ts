@@ -123,6 +123,7 @@ export class HttpApi {
         status: "ok",
         uptimeSec: this.deps.uptimeSec(),
         livePushes: this.deps.control.live.list().length,
+        rtmpConnections: this.deps.control.live.connections(),
         ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source },
         // What can be recorded to what, with this ffmpeg (the documented matrix limited by its abilities).
         codecMatrix: effectiveMatrix(ffmpegCapabilitiesSync(ffmpeg.path)).cells,

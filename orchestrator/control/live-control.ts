@@ -12,8 +12,18 @@ export interface LivePushes {
   dropPush(domain: string, app: string, stream: string): boolean;
 }
 
+/** RTMP connections open, and those of them not publishing yet. */
+export interface RtmpConnectionCounts {
+  open: number;
+  pending: number;
+}
+
 export class LiveControl {
-  constructor(private readonly pushes: LivePushes) {}
+  constructor(
+    private readonly pushes: LivePushes,
+    /** The ingest's connection counts (for /healthz: a flood shows as many pending). */
+    readonly connections: () => RtmpConnectionCounts,
+  ) {}
 
   /** Every live push, for /status and the console. */
   list(): LivePushStatus[] {

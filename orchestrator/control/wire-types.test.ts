@@ -37,7 +37,7 @@ describe("wire types", () => {
       templateId: 3,
       recordings: [recording],
     };
-    const live = new LiveControl({ livePushes: () => [push], dropPush: () => false });
+    const live = new LiveControl({ livePushes: () => [push], dropPush: () => false }, () => ({ open: 1, pending: 0 }));
     const answer = (await live.describeOnline()) as { OnlineInfo: Record<string, unknown>[] };
     expect(Object.keys(answer.OnlineInfo[0]!).sort()).toEqual([...ONLINE_INFO_KEYS].sort());
     const expected: OnlineInfo = {
