@@ -36,12 +36,14 @@
  *   the expiry, since its bytes depend on it. Other answers are the public ones, except that
  *   Cache-Control is `private` and never outlives the URL. Public mode ignores `t`/`sign`.
  */
-import { constants as fsConstants, createReadStream, type Stats } from "node:fs";
+import { constants as fsConstants, createReadStream } from "node:fs";
 import { type FileHandle, open, realpath, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { contentTypeOf, PLAYLIST_TYPE } from "../media/recording-paths.js";
 import { type RecordingUrlSigner, signPlaylistUris } from "../media/recording-url-signer.js";
+import type { ObjectStore } from "../storage/types.js";
 
 export interface ServeRecordingOptions {
   /** The recordings folder, absolute. */
@@ -52,21 +54,14 @@ export interface ServeRecordingOptions {
   corsOrigins?: readonly string[];
   /** Present when recordings.access is "signed": only URLs it signed are served. */
   signer?: RecordingUrlSigner | undefined;
+  /** Present when recordings are uploaded: what is no longer on local disk is served from it. */
+  store?: ObjectStore | undefined;
 }
 
-const PLAYLIST_TYPE = "application/vnd.apple.mpegurl";
 /** A signed playlist is rewritten in memory: larger ones (weeks of 1 s segments) are not served signed. */
 const MAX_SIGNED_PLAYLIST_BYTES = 64 * 1024 * 1024;
 /** How long a client may keep a recording (public: shared caches too). */
 const MAX_AGE_SEC = 3600;
-
-const CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
-  [".flv", "video/x-flv"],
-  [".mp4", "video/mp4"],
-  [".aac", "audio/aac"],
-  [".m3u8", PLAYLIST_TYPE],
-  [".ts", "video/mp2t"],
-]);
 
 const ALLOW = "GET, HEAD";
 const EXPOSE_HEADERS = "Accept-Ranges, Content-Length, Content-Range, ETag";
@@ -127,16 +122,25 @@ export async function serveRecording(req: IncomingMessage, res: ServerResponse, 
     const contentType = contentTypeOf(components[components.length - 1] ?? "");
     if (contentType === undefined) throw new HttpError(404);
 
-    const handle = await openInsideRoot(opts.root, components);
+    let handle: FileHandle;
+    try {
+      handle = await openInsideRoot(opts.root, components);
+    } catch (err) {
+      // Uploaded and no longer on local disk: served from the object store.
+      if (opts.store === undefined || (err instanceof HttpError ? err.status : fsErrorStatus(err)) !== 404) throw err;
+      await respondWithObject(req, res, opts.store, components, contentType, grant);
+      return true;
+    }
     let handed = false;
     try {
       const st = await handle.stat();
       if (!st.isFile()) throw new HttpError(404);
+      const meta = { size: st.size, mtimeMs: st.mtimeMs, etag: `${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}` };
       if (grant && contentType === PLAYLIST_TYPE) {
-        const playlist = await signedPlaylist(handle, st, components, grant);
-        await respondWithFile(req, res, { bytes: playlist, etagSuffix: grant.expiresSec.toString(16) }, st, contentType, grant);
+        const playlist = await signedPlaylist(await readAll(handle, st.size), components, grant);
+        await respondWithFile(req, res, { bytes: playlist }, { ...meta, size: playlist.length, etag: `${meta.etag}-${grant.expiresSec.toString(16)}` }, contentType, grant);
       } else {
-        handed = await respondWithFile(req, res, { handle }, st, contentType, grant);
+        handed = await respondWithFile(req, res, { handle }, meta, contentType, grant);
       }
     } finally {
       if (!handed) await handle.close().catch(() => undefined);
@@ -170,13 +174,42 @@ function checkSignature(signer: RecordingUrlSigner, rawRest: string, url: string
   return { signer, expiresSec: checked.expiresSec };
 }
 
+async function readAll(handle: FileHandle, size: number): Promise<Buffer> {
+  if (size > MAX_SIGNED_PLAYLIST_BYTES) throw new HttpError(500);
+  const buffer = Buffer.alloc(size);
+  const { bytesRead } = await handle.read(buffer, 0, size, 0);
+  return buffer.subarray(0, bytesRead);
+}
+
 /** The playlist with each segment URI signed for its segment, valid as long as the playlist's URL. */
-async function signedPlaylist(handle: FileHandle, st: Stats, components: string[], grant: Grant): Promise<Buffer> {
-  if (st.size > MAX_SIGNED_PLAYLIST_BYTES) throw new HttpError(500);
-  const buffer = Buffer.alloc(st.size);
-  const { bytesRead } = await handle.read(buffer, 0, st.size, 0);
-  const text = buffer.subarray(0, bytesRead).toString("utf8");
-  return Buffer.from(signPlaylistUris(text, components.slice(0, -1), (p) => grant.signer.query(p, grant.expiresSec)));
+function signedPlaylist(bytes: Buffer, components: string[], grant: Grant): Buffer {
+  return Buffer.from(signPlaylistUris(bytes.toString("utf8"), components.slice(0, -1), (p) => grant.signer.query(p, grant.expiresSec)));
+}
+
+/**
+ * Answers from the object store (the same path under its prefix). Its ETag is the object's; no
+ * Last-Modified (date preconditions are then ignored, as RFC 9110 allows without a validator).
+ */
+async function respondWithObject(req: IncomingMessage, res: ServerResponse, store: ObjectStore, components: string[], contentType: string, grant: Grant | undefined): Promise<void> {
+  let key: string;
+  try {
+    key = store.keyFor(components.join("/"));
+  } catch {
+    throw new HttpError(404);
+  }
+  const head = await store.head(key);
+  if (head === null) throw new HttpError(404);
+  const meta = { size: head.size, mtimeMs: undefined, etag: head.etag.replace(/^W\//, "").replace(/"/g, "") };
+  if (grant && contentType === PLAYLIST_TYPE) {
+    if (head.size > MAX_SIGNED_PLAYLIST_BYTES) throw new HttpError(500);
+    const read = await store.read(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of read.body) chunks.push(chunk as Buffer);
+    const playlist = signedPlaylist(Buffer.concat(chunks), components, grant);
+    await respondWithFile(req, res, { bytes: playlist }, { ...meta, size: playlist.length, etag: `${meta.etag}-${grant.expiresSec.toString(16)}` }, contentType, grant);
+    return;
+  }
+  await respondWithFile(req, res, { object: store, key }, meta, contentType, grant);
 }
 
 /** The path part of the request target (no query), or undefined for forms we do not route ("*"). */
@@ -209,10 +242,6 @@ function decodeComponents(rawRest: string): string[] {
     if (name === "" || name.startsWith(".") || /[/\\\0]/.test(name)) throw new HttpError(404);
     return name;
   });
-}
-
-function contentTypeOf(name: string): string | undefined {
-  return CONTENT_TYPES.get(path.extname(name).toLowerCase());
 }
 
 function isInside(root: string, p: string): boolean {
@@ -263,7 +292,14 @@ function sendText(req: IncomingMessage, res: ServerResponse, status: number, tex
  * What is sent: the open file, or bytes made from it (a signed playlist) with what tells them
  * apart from the file's in the ETag.
  */
-type Body = { handle: FileHandle } | { bytes: Buffer; etagSuffix: string };
+type Body = { handle: FileHandle } | { bytes: Buffer } | { object: ObjectStore; key: string };
+
+/** What the validators are made of: size, modification time when known, an opaque tag. */
+interface BodyMeta {
+  size: number;
+  mtimeMs: number | undefined;
+  etag: string;
+}
 
 /**
  * Answers with the open file (or the bytes made from it). Returns true if ownership of the handle
@@ -273,19 +309,19 @@ async function respondWithFile(
   req: IncomingMessage,
   res: ServerResponse,
   body: Body,
-  st: Stats,
+  meta: BodyMeta,
   contentType: string,
   grant: Grant | undefined,
 ): Promise<boolean> {
-  const size = "bytes" in body ? body.bytes.length : st.size;
-  const mtimeSec = Math.floor(st.mtimeMs / 1000);
-  const etag = `W/"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${"bytes" in body ? `-${body.etagSuffix}` : ""}"`;
-  const lastModified = new Date(mtimeSec * 1000).toUTCString();
+  const { size } = meta;
+  const mtimeSec = meta.mtimeMs === undefined ? undefined : Math.floor(meta.mtimeMs / 1000);
+  const etag = `W/"${meta.etag}"`;
+  const lastModified = mtimeSec === undefined ? undefined : new Date(mtimeSec * 1000).toUTCString();
 
   res.setHeader("Access-Control-Expose-Headers", EXPOSE_HEADERS);
   res.setHeader("Accept-Ranges", "bytes");
   res.setHeader("ETag", etag);
-  res.setHeader("Last-Modified", lastModified);
+  if (lastModified !== undefined) res.setHeader("Last-Modified", lastModified);
   res.setHeader("Cache-Control", cacheControl(contentType, grant));
   res.setHeader("X-Content-Type-Options", "nosniff");
 
@@ -329,7 +365,12 @@ async function respondWithFile(
   const done = new Promise<void>((resolve) => {
     res.once("close", resolve);
   });
-  const stream = "bytes" in body ? Readable.from([body.bytes.subarray(start, end + 1)]) : createReadStream("", { fd: body.handle, start, end });
+  const stream =
+    "bytes" in body
+      ? Readable.from([body.bytes.subarray(start, end + 1)])
+      : "handle" in body
+        ? createReadStream("", { fd: body.handle, start, end })
+        : (await body.object.read(body.key, { start, end })).body;
   res.once("close", () => stream.destroy()); // client abort (or normal completion): releases the fd
   stream.on("error", () => {
     stream.unpipe(res);
@@ -356,20 +397,20 @@ function cacheControl(contentType: string, grant: Grant | undefined): string {
  * RFC 9110 §13.2.2 steps 1–4 (step 5, If-Range, is `ifRangeAllows`). Returns 412 or 304 when a
  * precondition decides the answer, undefined to go on.
  */
-function evaluatePreconditions(req: IncomingMessage, etag: string, mtimeSec: number): 304 | 412 | undefined {
+function evaluatePreconditions(req: IncomingMessage, etag: string, mtimeSec: number | undefined): 304 | 412 | undefined {
   const h = req.headers;
   const ifMatch = h["if-match"];
   if (ifMatch !== undefined) {
     // strong comparison: a weak ETag never matches, only "*" (the file exists) passes
     if (ifMatch.trim() !== "*") return 412;
-  } else if (h["if-unmodified-since"] !== undefined) {
+  } else if (h["if-unmodified-since"] !== undefined && mtimeSec !== undefined) {
     const date = parseHttpDate(h["if-unmodified-since"]);
     if (date !== undefined && mtimeSec * 1000 > date) return 412;
   }
   const ifNoneMatch = h["if-none-match"];
   if (ifNoneMatch !== undefined) {
     if (ifNoneMatch.trim() === "*" || entityTags(ifNoneMatch).some((t) => weakMatch(t, etag))) return 304;
-  } else if (h["if-modified-since"] !== undefined) {
+  } else if (h["if-modified-since"] !== undefined && mtimeSec !== undefined) {
     const date = parseHttpDate(h["if-modified-since"]);
     if (date !== undefined && mtimeSec * 1000 <= date) return 304;
   }
@@ -377,14 +418,14 @@ function evaluatePreconditions(req: IncomingMessage, etag: string, mtimeSec: num
 }
 
 /** If-Range: absent → use Range; an entity tag → never (ours are weak); a date → equal to Last-Modified. */
-function ifRangeAllows(req: IncomingMessage, lastModified: string): boolean {
+function ifRangeAllows(req: IncomingMessage, lastModified: string | undefined): boolean {
   const ifRange: unknown = req.headers["if-range"];
   if (ifRange === undefined) return true;
   if (typeof ifRange !== "string") return false;
   const v = ifRange.trim();
   if (v.startsWith('"') || v.startsWith("W/")) return false;
   const date = parseHttpDate(v);
-  return date !== undefined && date === Date.parse(lastModified);
+  return date !== undefined && lastModified !== undefined && date === Date.parse(lastModified);
 }
 
 function entityTags(list: string): string[] {

@@ -32,16 +32,16 @@ describe("SqliteCatalog", () => {
   it("applies versioned migrations once, in WAL mode, and keeps data across reopen", async () => {
     const path = file();
     const a = new SqliteCatalog(path);
-    expect(a.schemaVersion).toBe(3);
+    expect(a.schemaVersion).toBe(4);
     const t = await a.insertTemplate(templateInput("a"), 50);
     await a.close();
     const b = new SqliteCatalog(path);
-    expect(b.schemaVersion).toBe(3);
+    expect(b.schemaVersion).toBe(4);
     expect(await b.getTemplate(t!.TemplateId)).toEqual(t);
     await b.close();
     const raw = new Database(path);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()).toEqual({ n: 3 });
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()).toEqual({ n: 4 });
     raw.close();
   });
 
@@ -113,6 +113,54 @@ describe("SqliteCatalog", () => {
     await c.insertRecording(f);
     expect(await c.listRecordings({ stream: "s" })).toEqual([f]);
     expect(await c.listRecordings({ stream: "other" })).toEqual([]);
+    await c.close();
+  });
+
+  it("keeps a durable upload queue: due order, backoff, stats, completion with the object's location", async () => {
+    const path = file();
+    let c = new SqliteCatalog(path);
+    const rec = (fileId: string, createdMs: number, sizeBytes: number) => ({
+      fileId,
+      recordingId: "r1",
+      domain: "d.com",
+      app: "live",
+      stream: "s",
+      format: "flv" as const,
+      path: `recordings/d.com/live/s/${fileId}.flv`,
+      startMs: 1,
+      endMs: 2,
+      durationSec: 1,
+      sizeBytes,
+      taskId: "",
+      templateId: 0,
+      streamParam: "",
+      createdMs,
+      expiresMs: 0,
+      mediaStartMs: 0,
+      media: {},
+    });
+    await c.insertRecording(rec("a", 100, 10), true);
+    await c.insertRecording(rec("b", 200, 20), true);
+    await c.insertRecording(rec("local", 50, 5));
+    expect((await c.dueUploads(1000, 10, [])).map((u) => u.file.fileId)).toEqual(["a", "b"]);
+    expect((await c.dueUploads(1000, 10, ["a"])).map((u) => u.file.fileId)).toEqual(["b"]);
+    expect(await c.uploadQueueStats()).toEqual({ files: 2, bytes: 30, oldestQueuedMs: 100, lastError: "" });
+    await c.markUploadFailed("a", "store unreachable", 5000);
+    expect((await c.dueUploads(1000, 10, [])).map((u) => u.file.fileId)).toEqual(["b"]);
+    // Survives a reopen (a restart).
+    await c.close();
+    c = new SqliteCatalog(path);
+    const [a] = await c.dueUploads(5000, 1, []);
+    expect(a).toMatchObject({ attempts: 1, queuedMs: 100, file: { fileId: "a" } });
+    expect((await c.uploadQueueStats()).lastError).toBe("store unreachable");
+    const location = { store: "s3://bucket/p", key: "p/d.com/live/s/a.flv", size: 10, etag: '"x"', storageClass: "STANDARD" };
+    expect(await c.completeUpload("a", location)).toBe(true);
+    expect((await c.searchRecordings({ fileIds: ["a"], order: "Asc", offset: 0, limit: 1 })).files[0]?.location).toEqual(location);
+    expect((await c.listRecordings({})).find((f) => f.fileId === "local")?.location).toBeUndefined();
+    // A deleted file leaves the queue with its row.
+    await c.deleteRecording("b");
+    expect(await c.uploadQueueStats()).toEqual({ files: 0, bytes: 0, oldestQueuedMs: 0, lastError: "" });
+    expect(await c.completeUpload("b", location)).toBe(false);
     await c.close();
   });
 

@@ -8,9 +8,9 @@
 import type { RecordRule, RecordRuleInput } from "../rules/types.js";
 import type { RecordTask } from "../tasks/types.js";
 import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
-import { SqliteCallbackTables } from "./sqlite-callbacks.js";
+import { LAST_ERROR_MAX_CHARS, SqliteCallbackTables } from "./sqlite-callbacks.js";
 import { beijingTime, openCatalogDatabase, schemaVersion } from "./sqlite-database.js";
-import type { Catalog, OpenPlaylist, RecordingFile, RecordingSearch, StoredTask, TaskQuery } from "./types.js";
+import type { Catalog, ObjectLocation, OpenPlaylist, QueuedUpload, RecordingFile, RecordingSearch, StoredTask, TaskQuery, UploadQueueStats } from "./types.js";
 
 interface TaskRow {
   task_id: string;
@@ -60,6 +60,7 @@ interface RecordingRow {
   created_ms: number;
   expires_ms: number;
   meta: string;
+  location: string;
 }
 
 function recordingFromRow(r: RecordingRow): RecordingFile {
@@ -83,6 +84,7 @@ function recordingFromRow(r: RecordingRow): RecordingFile {
     expiresMs: r.expires_ms,
     mediaStartMs: meta.mediaStartMs ?? 0,
     media: meta.media ?? {},
+    ...(r.location ? { location: JSON.parse(r.location) as ObjectLocation } : {}),
   };
 }
 
@@ -224,12 +226,19 @@ export class SqliteCatalog extends SqliteCallbackTables implements Catalog {
     return rows.map(taskFromRow);
   }
 
-  async insertRecording(f: RecordingFile): Promise<void> {
+  async insertRecording(f: RecordingFile, queueUpload = false): Promise<void> {
+    this.db.transaction(() => {
+      this.insertRecordingRow(f);
+      if (queueUpload) this.db.prepare("INSERT INTO upload_queue (file_id, next_attempt_ms, queued_ms) VALUES (?, ?, ?)").run(f.fileId, f.createdMs, f.createdMs);
+    })();
+  }
+
+  private insertRecordingRow(f: RecordingFile): void {
     this.db
       .prepare(
         `INSERT INTO recordings (file_id, recording_id, domain, app, stream, format, path, start_ms, end_ms, duration_sec,
-           size_bytes, task_id, template_id, stream_param, created_ms, expires_ms, meta)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           size_bytes, task_id, template_id, stream_param, created_ms, expires_ms, meta, location)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         f.fileId,
@@ -249,6 +258,7 @@ export class SqliteCatalog extends SqliteCallbackTables implements Catalog {
         f.createdMs,
         f.expiresMs,
         JSON.stringify({ mediaStartMs: f.mediaStartMs, media: f.media }),
+        f.location ? JSON.stringify(f.location) : "",
       );
   }
 
@@ -301,7 +311,39 @@ export class SqliteCatalog extends SqliteCallbackTables implements Catalog {
   }
 
   async deleteRecording(fileId: string): Promise<boolean> {
+    // upload_queue rows go with it (ON DELETE CASCADE).
     return this.db.prepare("DELETE FROM recordings WHERE file_id = ?").run(fileId).changes === 1;
+  }
+
+  async dueUploads(nowMs: number, limit: number, excludeIds: readonly string[]): Promise<QueuedUpload[]> {
+    const skip = excludeIds.length ? `AND q.file_id NOT IN (${excludeIds.map(() => "?").join(", ")})` : "";
+    const rows = this.db
+      .prepare(`SELECT r.*, q.attempts AS q_attempts, q.queued_ms AS q_queued_ms FROM upload_queue q JOIN recordings r ON r.file_id = q.file_id
+                WHERE q.next_attempt_ms <= ? ${skip} ORDER BY q.queued_ms, q.file_id LIMIT ?`)
+      .all(nowMs, ...excludeIds, limit) as (RecordingRow & { q_attempts: number; q_queued_ms: number })[];
+    return rows.map((r) => ({ file: recordingFromRow(r), attempts: r.q_attempts, queuedMs: r.q_queued_ms }));
+  }
+
+  async markUploadFailed(fileId: string, error: string, nextAttemptMs: number): Promise<void> {
+    this.db
+      .prepare("UPDATE upload_queue SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ? WHERE file_id = ?")
+      .run(error.slice(0, LAST_ERROR_MAX_CHARS), nextAttemptMs, fileId);
+  }
+
+  async completeUpload(fileId: string, location: ObjectLocation): Promise<boolean> {
+    return this.db.transaction(() => {
+      const updated = this.db.prepare("UPDATE recordings SET location = ? WHERE file_id = ?").run(JSON.stringify(location), fileId).changes === 1;
+      this.db.prepare("DELETE FROM upload_queue WHERE file_id = ?").run(fileId);
+      return updated;
+    })();
+  }
+
+  async uploadQueueStats(): Promise<UploadQueueStats> {
+    const row = this.db
+      .prepare("SELECT COUNT(*) AS files, COALESCE(SUM(r.size_bytes), 0) AS bytes, COALESCE(MIN(q.queued_ms), 0) AS oldest FROM upload_queue q JOIN recordings r ON r.file_id = q.file_id")
+      .get() as { files: number; bytes: number; oldest: number };
+    const failed = this.db.prepare("SELECT last_error FROM upload_queue WHERE last_error != '' ORDER BY next_attempt_ms DESC LIMIT 1").get() as { last_error: string } | undefined;
+    return { files: row.files, bytes: row.bytes, oldestQueuedMs: row.oldest, lastError: failed?.last_error ?? "" };
   }
 
   async saveOpenPlaylist(p: OpenPlaylist): Promise<void> {

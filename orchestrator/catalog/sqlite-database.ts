@@ -97,6 +97,17 @@ const MIGRATIONS: readonly string[] = [
      delivered_ms INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX outbox_due ON callback_outbox (status, next_attempt_ms);`,
+  // 4: object storage: where a file's object is (JSON, '' while only on local disk) and the
+  // durable upload queue (a row per file still to upload; deleted when its object is verified).
+  `ALTER TABLE recordings ADD COLUMN location TEXT NOT NULL DEFAULT '';
+   CREATE TABLE upload_queue (
+     file_id TEXT PRIMARY KEY REFERENCES recordings(file_id) ON DELETE CASCADE,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_ms INTEGER NOT NULL,
+     last_error TEXT NOT NULL DEFAULT '',
+     queued_ms INTEGER NOT NULL
+   );
+   CREATE INDEX upload_queue_due ON upload_queue (next_attempt_ms);`,
 ];
 
 /** spec §2.3: rule times are Beijing time strings ("YYYY-MM-DD HH:mm:ss", UTC+8). */

@@ -52,6 +52,35 @@ export interface RecordingFile {
   /** Stream timestamp (ms) of the file's first frame. */
   mediaStartMs: number;
   media: MediaDescription;
+  /** Where the file's object is, once uploaded and verified; absent while it is only on local disk. */
+  location?: ObjectLocation;
+}
+
+/** A recording file's object in object storage (an HLS playlist's segments sit beside it under the same prefix). */
+export interface ObjectLocation {
+  /** The target, as `ObjectStore.description` gives it ("s3://bucket/prefix"). */
+  store: string;
+  key: string;
+  size: number;
+  etag: string;
+  storageClass: string;
+}
+
+/** A file waiting in the upload queue. */
+export interface QueuedUpload {
+  file: RecordingFile;
+  attempts: number;
+  queuedMs: number;
+}
+
+/** What the upload queue holds, for /healthz and /status. */
+export interface UploadQueueStats {
+  files: number;
+  bytes: number;
+  /** When the longest-waiting file was queued; 0 when the queue is empty. */
+  oldestQueuedMs: number;
+  /** The newest failed attempt's error ("" when none failed). */
+  lastError: string;
 }
 
 export interface TaskQuery {
@@ -173,13 +202,23 @@ export interface Catalog extends CallbackCatalog {
   /** Tasks that may still record: not stopped, not deleted, ending after `nowSec`. */
   pendingOrRunningTasks(nowSec: number): Promise<StoredTask[]>;
 
-  insertRecording(f: RecordingFile): Promise<void>;
+  /** With `queueUpload`, the file also enters the upload queue, in the same transaction. */
+  insertRecording(f: RecordingFile, queueUpload?: boolean): Promise<void>;
   listRecordings(q: { domain?: string; app?: string; stream?: string }): Promise<RecordingFile[]>;
   /** Filtered, ordered by creation time, paged; `total` counts every match. */
   searchRecordings(q: RecordingSearch): Promise<{ total: number; files: RecordingFile[] }>;
   /** Files whose StorageTime has passed, oldest expiry first. */
   expiredRecordings(nowMs: number, limit: number): Promise<RecordingFile[]>;
+  /** Deletes the row (and its upload queue entry). */
   deleteRecording(fileId: string): Promise<boolean>;
+
+  /** Queued files due at `nowMs`, the longest waiting first, except `excludeIds` (being uploaded). */
+  dueUploads(nowMs: number, limit: number, excludeIds: readonly string[]): Promise<QueuedUpload[]>;
+  /** Counts a failed attempt; the file is tried again at `nextAttemptMs`. */
+  markUploadFailed(fileId: string, error: string, nextAttemptMs: number): Promise<void>;
+  /** Records the verified object and takes the file off the queue, in one transaction; false when the file is gone. */
+  completeUpload(fileId: string, location: ObjectLocation): Promise<boolean>;
+  uploadQueueStats(): Promise<UploadQueueStats>;
 
   saveOpenPlaylist(p: OpenPlaylist): Promise<void>;
   /** Removes and returns the open playlist of `spliceKey`, if any. */

@@ -95,6 +95,18 @@ export interface ServiceConfig {
     /** How long an issued URL (MediaUrl, a callback's video_url) stays valid. */
     urlValiditySec: number;
   };
+  /** Where finished recordings go besides the local folder (issue 15): object storage or another folder. */
+  storage: {
+    /** "": local disk only. "s3://bucket/prefix?endpoint=…" or "file:///mnt/archive" (a mounted folder). */
+    url: string;
+    /** S3 credentials; empty: the AWS SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles…). */
+    accessKeyId: string;
+    secretAccessKey: string;
+    /** Keep the local copy after a verified upload (default: removed). */
+    keepLocal: boolean;
+    /** Files uploaded at once. */
+    uploadConcurrency: number;
+  };
   /** The web console at /console/: operators log in with this password (empty: console disabled). */
   console: { password: string };
   api: {
@@ -125,6 +137,7 @@ export function defaultConfig(): ServiceConfig {
     callbacks: { recordNotifyUrl: "", recordStatusNotifyUrl: "", callbackKey: "", appId: 0, retryIntervalSec: 60, timeoutSec: 20, maxRetries: 12, allow: [], deny: [] },
     pushAuth: { mode: "auto", keys: {}, authDeltaSec: 0, maxValiditySec: 604_800 },
     recordings: { access: "auto", urlKey: "", urlValiditySec: 86_400 },
+    storage: { url: "", accessKeyId: "", secretAccessKey: "", keepLocal: false, uploadConcurrency: 4 },
     console: { password: "" },
     api: { auth: "auto", credentials: [], maxBodyBytes: 1024 * 1024, requireSignedAction: false },
   };
@@ -256,6 +269,11 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(typeof c.recordings.urlKey === "string" && (c.recordings.urlKey === "" || c.recordings.urlKey.length >= 16), "recordings.urlKey", "empty (generated) or 16+ characters", "(not shown)");
   check(c.recordings.access !== "public" || c.recordings.urlKey === "", "recordings.urlKey", 'empty while recordings.access is "public" (public URLs are not signed)', "(not shown)");
   check(isInt(c.recordings.urlValiditySec, 60, 31_536_000), "recordings.urlValiditySec", "an integer 60-31536000 (seconds)", c.recordings.urlValiditySec);
+  const st = c.storage;
+  check(typeof st.url === "string" && (st.url === "" || /^(s3:\/\/[^/\s?@]+|file:\/\/\/[^\s?#]*)/.test(st.url)), "storage.url", 'empty, "s3://bucket/prefix?…" (credentials go in storage.accessKeyId/secretAccessKey) or "file:///folder"', "(not shown)");
+  check(typeof st.accessKeyId === "string" && typeof st.secretAccessKey === "string" && (st.accessKeyId === "") === (st.secretAccessKey === ""), "storage.accessKeyId/secretAccessKey", "both set or both empty", "(not shown)");
+  check(typeof st.keepLocal === "boolean", "storage.keepLocal", "true or false", st.keepLocal);
+  check(isInt(st.uploadConcurrency, 1, 64), "storage.uploadConcurrency", "an integer 1-64", st.uploadConcurrency);
   check(typeof c.console.password === "string" && (c.console.password === "" || c.console.password.length >= 8), "console.password", "empty (console off) or 8+ characters", "(not shown)");
   check(["auto", "on", "off"].includes(c.api.auth), "api.auth", "auto|on|off", c.api.auth);
   check(Array.isArray(c.api.credentials), "api.credentials", "a list of {SecretId, SecretKey}", "(not shown)");
@@ -321,6 +339,12 @@ const ENV_KEYS: [string, (c: ServiceConfig, v: string) => void][] = [
     "RECORDER_FFMPEG_PATH",
     (c, v) => {
       c.ffmpegPath = v;
+    },
+  ],
+  [
+    "RECORDER_STORAGE_URL",
+    (c, v) => {
+      c.storage.url = v;
     },
   ],
   [

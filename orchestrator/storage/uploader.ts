@@ -1,0 +1,173 @@
+/**
+ * The uploader: takes finished files off the durable upload queue (in the
+ * catalog) and puts them in the object store. For each file: upload (an HLS
+ * playlist's segments first, then the playlist, so the playlist never names a
+ * missing object), verify (the store checks size; the ETag is kept), record
+ * the object in the catalog and take the file off the queue in one
+ * transaction, then remove the local copy (unless `keepLocal`), then hand the
+ * file on (its callback goes out only now, so a receiver never hears of an
+ * object that is not there).
+ *
+ * A failed attempt (store unreachable, credentials, a full local disk…) is
+ * retried with exponential backoff capped at `maxRetryMs`, for ever: the
+ * queue is durable and recording goes on locally meanwhile, while /healthz
+ * shows what waits. A crash mid-upload leaves the file queued (it is sent
+ * again, whole) and at most a multipart upload, aborted at the next start.
+ * Segments already stored with the right size are not sent again.
+ */
+import { readFile, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { errorMessage } from "../../engine/errors.js";
+import type { Logger } from "../../engine/logger.js";
+import type { Catalog, ObjectLocation, QueuedUpload, RecordingFile } from "../catalog/types.js";
+import { contentTypeOf, pathUnderRecordings, playlistSegments } from "../media/recording-paths.js";
+import type { ObjectStore } from "./types.js";
+
+export interface UploaderOptions {
+  catalog: Pick<Catalog, "dueUploads" | "markUploadFailed" | "completeUpload">;
+  store: ObjectStore;
+  /** The recordings folder (catalog paths are "recordings/…" under the data folder). */
+  recordingsDir: string;
+  /** Keep the local copy after a verified upload. */
+  keepLocal: boolean;
+  /** Files uploaded at once. */
+  concurrency: number;
+  logger: Logger;
+  /** The file's object is stored and catalogued (and the local copy gone unless keepLocal). */
+  onUploaded: (file: RecordingFile) => void;
+  /** First retry after this; doubles per failed attempt. Default 2 s. */
+  retryBaseMs?: number;
+  /** Retries are never further apart than this. Default 5 min. */
+  maxRetryMs?: number;
+  /** How often the queue is looked at besides kick(). Default 1 s. */
+  pollMs?: number;
+  now?: () => number;
+}
+
+export class Uploader {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  private filling = false;
+  private refill = false;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: UploaderOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Aborts multipart uploads a crashed run left (started before now), then starts taking the queue. */
+  async start(): Promise<void> {
+    const startedAt = new Date(this.now());
+    try {
+      const aborted = await this.opts.store.abortStaleUploads(startedAt);
+      if (aborted > 0) this.opts.logger.info("storage: aborted uploads left by an earlier run", { store: this.opts.store.description, aborted });
+    } catch (err) {
+      // The store may be down right now: the queue's retries will find out; nothing is lost.
+      this.opts.logger.warn("storage: cannot list unfinished uploads", { store: this.opts.store.description, error: errorMessage(err) });
+    }
+    this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Looks at the queue now (a file was just queued). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.filling) {
+      this.refill = true;
+      return;
+    }
+    this.filling = true;
+    void this.fill()
+      .catch((err: unknown) => this.opts.logger.error("storage: cannot read the upload queue", { error: errorMessage(err) }))
+      .finally(() => {
+        this.filling = false;
+        if (this.refill) {
+          this.refill = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async fill(): Promise<void> {
+    const free = this.opts.concurrency - this.inFlight.size;
+    if (free <= 0) return;
+    const due = await this.opts.catalog.dueUploads(this.now(), free, [...this.inFlight.keys()]);
+    for (const item of due) {
+      if (this.stopped || this.inFlight.has(item.file.fileId)) continue;
+      const run = this.upload(item).finally(() => {
+        this.inFlight.delete(item.file.fileId);
+        this.kick();
+      });
+      this.inFlight.set(item.file.fileId, run);
+    }
+  }
+
+  /** Files being uploaded right now. */
+  get uploading(): number {
+    return this.inFlight.size;
+  }
+
+  /** Stops taking files; uploads in flight are aborted (they stay queued for the next start). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.abort.abort();
+    await Promise.allSettled(this.inFlight.values());
+  }
+
+  private async upload(item: QueuedUpload): Promise<void> {
+    const { file } = item;
+    const { store, logger } = this.opts;
+    try {
+      const relative = pathUnderRecordings(file.path);
+      const local = join(this.opts.recordingsDir, ...relative.split("/"));
+      const segments = file.format === "hls" ? playlistSegments(await readFile(local, "utf8"), relative) : [];
+      for (const segment of segments) await this.putOnce(segment, true);
+      const stored = await this.putOnce(relative, false);
+      const location: ObjectLocation = { store: store.description, ...stored };
+      if (!(await this.opts.catalog.completeUpload(file.fileId, location))) {
+        // Deleted (DeleteMedia) while it was uploading: take the objects back out.
+        await store.deleteKeys([...segments, relative].map((p) => store.keyFor(p)));
+        return;
+      }
+      logger.info("storage: file uploaded", { fileId: file.fileId, key: location.key, sizeBytes: location.size, segments: segments.length });
+      if (!this.opts.keepLocal) await this.removeLocal(relative, segments);
+      this.opts.onUploaded({ ...file, location });
+    } catch (err) {
+      if (this.stopped) return;
+      const delay = Math.min(this.opts.maxRetryMs ?? 300_000, (this.opts.retryBaseMs ?? 2000) * 2 ** Math.min(item.attempts, 20));
+      logger.warn("storage: upload failed, will retry", { fileId: file.fileId, path: file.path, attempt: item.attempts + 1, retryInMs: delay, error: errorMessage(err) });
+      await this.opts.catalog.markUploadFailed(file.fileId, errorMessage(err), this.now() + delay);
+    }
+  }
+
+  /**
+   * Uploads one file by its path under recordings/. A segment already stored whole (same size)
+   * is not sent again: an upload retried after a crash or an outage resumes where it stopped.
+   */
+  private async putOnce(relative: string, skipIfStored: boolean): Promise<Omit<ObjectLocation, "store">> {
+    const { store } = this.opts;
+    const key = store.keyFor(relative);
+    const local = join(this.opts.recordingsDir, ...relative.split("/"));
+    if (skipIfStored) {
+      const [existing, st] = await Promise.all([store.head(key), stat(local).catch(() => null)]);
+      if (existing !== null && (st === null || st.size === existing.size)) return existing;
+    }
+    const contentType = contentTypeOf(relative) ?? "application/octet-stream";
+    const stored = await store.putFile(key, local, { contentType, signal: this.abort.signal });
+    return { key: stored.key, size: stored.size, etag: stored.etag, storageClass: stored.storageClass };
+  }
+
+  /**
+   * Removes the uploaded local files, then segment folders left empty (never the stream's
+   * folder: a new recording may be about to write into it).
+   */
+  private async removeLocal(relative: string, segments: string[]): Promise<void> {
+    const local = (r: string): string => join(this.opts.recordingsDir, ...r.split("/"));
+    for (const r of [...segments, relative]) await rm(local(r), { force: true });
+    for (const folder of new Set(segments.map((s) => dirname(local(s))))) await rmdir(folder).catch(() => undefined);
+  }
+}
