@@ -17,8 +17,10 @@ import { CallbackDispatcher } from "./callbacks/callback-dispatcher.js";
 import { CallbackTargets } from "./callbacks/callback-targets.js";
 import { RecordNotifier } from "./callbacks/record-notifier.js";
 import { FileIndexer, type IndexedFile } from "./catalog/file-indexer.js";
+import { createStore } from "./storage/create-store.js";
+import { Uploader } from "./storage/uploader.js";
 import { SqliteCatalog } from "./catalog/sqlite-catalog.js";
-import type { Catalog } from "./catalog/types.js";
+import type { Catalog, RecordingFile } from "./catalog/types.js";
 import { callbackPolicy, pushAuthRequired, recordingsAccess, type ServiceConfig } from "./config/config.js";
 import { CallbackControl } from "./control/callback-control.js";
 import type { ControlServices } from "./control/control-services.js";
@@ -37,6 +39,8 @@ export type { ClosedRecording };
 export type ServiceEvents = PushSupervisorEvents & {
   /** A finished file, catalogued. */
   file: [IndexedFile];
+  /** A catalogued file's object is stored and verified (storage.url set). */
+  fileUploaded: [RecordingFile];
 };
 
 export class RecorderService extends TypedEmitter<ServiceEvents> {
@@ -47,6 +51,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   private readonly dispatcher: CallbackDispatcher;
   private readonly splice: SpliceWindows;
   private readonly indexer: FileIndexer;
+  private readonly uploader: Uploader | undefined;
   private readonly pushes: PushSupervisor;
   private readonly tasks: TaskScheduler<LivePush>;
   private readonly rtmp: RtmpServer;
@@ -64,8 +69,9 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     super(log);
     this.logger = log;
     this.ffmpeg = locateFfmpeg(config.ffmpegPath || undefined);
-    // Before the catalog is opened: a damaged key file stops the start with nothing to close.
+    // Before the catalog is opened: a damaged key file or a bad storage URL stops the start with nothing to close.
     const urlSigner = recordingUrlSigner(config);
+    const store = createStore(config);
     this.catalog = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
     const cb = config.callbacks;
     const fallback =
@@ -85,13 +91,35 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       timeoutMs: cb.timeoutSec * 1000,
       maxAttempts: cb.maxRetries + 1,
     });
-    const media = new MediaLibrary(this.catalog, config.dataDir, () => this.publicUrl, log, urlSigner);
+    const media = new MediaLibrary(this.catalog, config.dataDir, () => this.publicUrl, log, urlSigner, store);
     const targets = new CallbackTargets(this.catalog, fallback);
     const notifier = new RecordNotifier({ targets, outbox: this.catalog, kick: () => this.dispatcher.kick(), urlOf: (f) => media.urlOf(f), appId: cb.appId, logger: log });
-    this.indexer = new FileIndexer(this.catalog, config.dataDir, log, (row, file) => {
-      void notifier.fileReady(row);
-      this.emit("file", file);
-    });
+    // With object storage, a file's callback goes out once its object is stored and verified.
+    this.uploader = store
+      ? new Uploader({
+          catalog: this.catalog,
+          store,
+          recordingsDir: this.recordingsDir,
+          keepLocal: config.storage.keepLocal,
+          concurrency: config.storage.uploadConcurrency,
+          logger: log,
+          onUploaded: (row) => {
+            void notifier.fileReady(row);
+            this.emit("fileUploaded", row);
+          },
+        })
+      : undefined;
+    this.indexer = new FileIndexer(
+      this.catalog,
+      config.dataDir,
+      log,
+      (row, file) => {
+        if (this.uploader) this.uploader.kick();
+        else void notifier.fileReady(row);
+        this.emit("file", file);
+      },
+      this.uploader !== undefined,
+    );
     this.splice = new SpliceWindows(this.catalog, this.indexer, log);
     this.pushes = new PushSupervisor({
       catalog: this.catalog,
@@ -132,7 +160,17 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       publishTimeoutMs: publishTimeoutSec * 1000,
     });
     this.rtmp.on("publish", (req) => this.pushes.onPublish(req));
-    this.http = new HttpApi({ config, logger: log, control: this.control, recordingsDir: this.recordingsDir, urlSigner, ffmpeg: this.ffmpeg, uptimeSec: () => this.uptimeSec });
+    this.http = new HttpApi({
+      config,
+      logger: log,
+      control: this.control,
+      recordingsDir: this.recordingsDir,
+      urlSigner,
+      ffmpeg: this.ffmpeg,
+      uptimeSec: () => this.uptimeSec,
+      store,
+      uploadQueue: () => this.catalog.uploadQueueStats(),
+    });
   }
 
   static async start(config: ServiceConfig, logger?: Logger): Promise<RecorderService> {
@@ -151,8 +189,9 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     await service.splice.restore();
     service.tasks.start();
     await service.sweep();
-    // Deliveries queued before a crash or restart go out now.
+    // Deliveries and uploads queued before a crash or restart go out now.
     service.dispatcher.start();
+    await service.uploader?.start();
     service.sweepTimer = setInterval(() => void service.sweep(), config.recording.retentionSweepSeconds * 1000);
     service.sweepTimer.unref();
     service.logger.info("recorder ready", {
@@ -213,6 +252,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       // Open playlists stay in the catalog: a push after a restart within the window continues them.
       await this.splice.stop();
       await this.sweeping;
+      // Uploads in flight are aborted: their files stay queued and go out at the next start.
+      await this.uploader?.stop();
       await this.dispatcher.stop();
       await this.http.close();
       await this.catalog.close();

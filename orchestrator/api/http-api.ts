@@ -24,6 +24,8 @@ import { ReplayCache } from "./replay-cache.js";
 import { allowedHostNames, type GuardRefusal, headerValue, RequestGuard } from "./request-guard.js";
 import { DEFAULT_MAX_SKEW_SEC, type VerifiedTc3, verifyTc3 } from "./tc3-auth.js";
 import { RECORDINGS_URL_PREFIX } from "../media/media-library.js";
+import type { UploadQueueStats } from "../catalog/types.js";
+import type { ObjectStore } from "../storage/types.js";
 import type { RecordingUrlSigner } from "../media/recording-url-signer.js";
 
 const LOGOUT_PATH = "/console/api/logout";
@@ -39,6 +41,10 @@ export interface HttpApiDeps {
   urlSigner?: RecordingUrlSigner | undefined;
   ffmpeg: FfmpegBinary;
   uptimeSec(): number;
+  /** Where uploaded recordings are (storage.url): what is no longer on local disk is served from it. */
+  store?: ObjectStore | undefined;
+  /** The upload queue, when recordings are uploaded. */
+  uploadQueue?: (() => Promise<UploadQueueStats>) | undefined;
 }
 
 export class HttpApi {
@@ -111,7 +117,7 @@ export class HttpApi {
     }
     if (await serveConsole(req, res, url.pathname)) return;
     // Finished recordings, at the URLs the API and callbacks report (in-progress files are never served).
-    const recordings = { root: this.deps.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX, corsOrigins: this.deps.config.http.corsOrigins, signer: this.deps.urlSigner };
+    const recordings = { root: this.deps.recordingsDir, urlPrefix: RECORDINGS_URL_PREFIX, corsOrigins: this.deps.config.http.corsOrigins, signer: this.deps.urlSigner, store: this.deps.store };
     if (await serveRecording(req, res, recordings)) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
       this.sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
@@ -124,6 +130,7 @@ export class HttpApi {
         uptimeSec: this.deps.uptimeSec(),
         livePushes: this.deps.control.live.list().length,
         rtmpConnections: this.deps.control.live.connections(),
+        ...(this.deps.store && this.deps.uploadQueue ? { storage: { target: this.deps.store.description, uploadQueue: await this.deps.uploadQueue() } } : {}),
         ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source },
         // What can be recorded to what, with this ffmpeg (the documented matrix limited by its abilities).
         codecMatrix: effectiveMatrix(ffmpegCapabilitiesSync(ffmpeg.path)).cells,

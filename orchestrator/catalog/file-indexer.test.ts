@@ -24,7 +24,7 @@ function setup(catalog = new SqliteCatalog(":memory:")) {
   const indexer = new FileIndexer(catalog, "/data", silentLogger, (row, f) => {
     rows.push(row);
     files.push(f);
-  }, () => NOW);
+  }, false, () => NOW);
   return { catalog, indexer, rows, files };
 }
 

@@ -35,6 +35,8 @@ export class FileIndexer {
     private readonly logger: Logger,
     /** Called once per file, after its row was written (or failed to be). */
     private readonly onIndexed: (row: RecordingFile, file: IndexedFile) => void,
+    /** Files also enter the upload queue (object storage is configured). */
+    private readonly queueUpload = false,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -57,7 +59,7 @@ export class FileIndexer {
       media: file.media,
     };
     try {
-      await this.catalog.insertRecording(row);
+      await this.catalog.insertRecording(row, this.queueUpload);
     } catch (err) {
       this.logger.error("cannot index a finished file in the catalog", { path: file.path, error: errorMessage(err) });
     }

@@ -5,10 +5,12 @@
  */
 import { readFile, rm } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
-import { errorMessage } from "../../engine/errors.js";
+import { StorageError, errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
 import { ApiError } from "../control/api-error.js";
-import type { Catalog, RecordingFile, RecordingSearch } from "../catalog/types.js";
+import type { Catalog, ObjectLocation, RecordingFile, RecordingSearch } from "../catalog/types.js";
+import type { ObjectStore } from "../storage/types.js";
+import { pathUnderRecordings, playlistSegments } from "./recording-paths.js";
 import { SEARCH_WINDOW } from "./media-schema.js";
 import type { RecordingUrlSigner } from "./recording-url-signer.js";
 
@@ -28,6 +30,8 @@ export class MediaLibrary {
     private readonly logger: Logger,
     /** Signs the URLs issued (recordings.access "signed"); none: public URLs. */
     private readonly signer?: RecordingUrlSigner,
+    /** Where uploaded files are (storage.url); their objects are deleted with them. */
+    private readonly store?: ObjectStore,
   ) {}
 
   /** Where a catalogued file can be fetched or played (signed, valid recordings.urlValiditySec from now, when access is signed). */
@@ -99,11 +103,12 @@ export class MediaLibrary {
     return {};
   }
 
-  /** Deletes a file (a playlist with its segment folder) and then its catalog row. */
+  /** Deletes a file (a playlist with its segment folder; its objects when uploaded) and then its catalog row. */
   private async remove(file: RecordingFile): Promise<void> {
     const root = resolve(this.dataDir, "recordings");
     const path = resolve(this.dataDir, file.path);
     if (!path.startsWith(root + sep)) throw new Error(`catalog path ${file.path} is outside the recordings folder`);
+    if (file.location) await this.removeObjects(file, file.location, path);
     if (file.format === "hls") {
       // The playlist's segments live in folders next to it; remove those it references.
       const text = await readFile(path, "utf8").catch(() => "");
@@ -118,6 +123,23 @@ export class MediaLibrary {
     }
     await rm(path, { force: true });
     await this.catalog.deleteRecording(file.fileId);
+  }
+
+  /** Deletes a file's object (a playlist's segments too); the playlist is read locally if still there. */
+  private async removeObjects(file: RecordingFile, location: ObjectLocation, localPath: string): Promise<void> {
+    const store = this.store;
+    if (store === undefined || store.description !== location.store) {
+      throw new Error(`file ${file.fileId} is stored in ${location.store}, which is not the configured storage`);
+    }
+    const keys = [location.key];
+    if (file.format === "hls") {
+      let text = await readFile(localPath, "utf8").catch(() => undefined);
+      if (text === undefined) {
+        text = await readObjectText(store, location.key);
+      }
+      keys.push(...playlistSegments(text, pathUnderRecordings(file.path)).map((s) => store.keyFor(s)));
+    }
+    await store.deleteKeys(keys);
   }
 
   /** Deletes every file whose StorageTime has passed. Open playlists and files in progress are not catalogued, so never touched. */
@@ -139,5 +161,18 @@ export class MediaLibrary {
         }
       }
     }
+  }
+}
+
+/** An object's bytes as text; "" when it is gone (nothing left to read segments from). */
+async function readObjectText(store: ObjectStore, key: string): Promise<string> {
+  try {
+    const read = await store.read(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of read.body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  } catch (err) {
+    if (err instanceof StorageError && err.code === "STORAGE_NOT_FOUND") return "";
+    throw err;
   }
 }

@@ -49,7 +49,7 @@ function playlist(): HlsPlaylistState {
 function setup(clock: { now: number }) {
   const catalog = new SqliteCatalog(":memory:");
   const files: IndexedFile[] = [];
-  const indexer = new FileIndexer(catalog, "/", silentLogger, (_row, f) => files.push(f), () => clock.now);
+  const indexer = new FileIndexer(catalog, "/", silentLogger, (_row, f) => files.push(f), false, () => clock.now);
   const windows = new SpliceWindows(catalog, indexer, silentLogger, () => clock.now);
   open.push({ catalog, windows });
   return { catalog, windows, files };
@@ -120,7 +120,7 @@ describe("SpliceWindows", () => {
 
     // A restart 45 s later: the first window passed while down, the second has not.
     clock.now += 45_000;
-    const restarted = new SpliceWindows(s.catalog, new FileIndexer(s.catalog, "/", silentLogger, (_r, f) => s.files.push(f), () => clock.now), silentLogger, () => clock.now);
+    const restarted = new SpliceWindows(s.catalog, new FileIndexer(s.catalog, "/", silentLogger, (_r, f) => s.files.push(f), false, () => clock.now), silentLogger, () => clock.now);
     await restarted.restore();
     expect(s.files.map((f) => f.stream)).toEqual(["s1"]);
     expect((await s.catalog.listOpenPlaylists()).map((o) => o.spliceKey)).toEqual(["d.example/live/s2#rule"]);

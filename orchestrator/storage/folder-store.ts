@@ -43,7 +43,6 @@ export class FolderStore implements ObjectStore {
     if (opts.storageClass === "cold") throw new StorageError("STORAGE_NO_COLD_CLASS", `${this.description} has no cold storage class`);
     const target = this.pathOf(key);
     const temp = join(dirname(target), `${TEMP_PREFIX}${randomUUID()}`);
-    await mkdir(dirname(target), { recursive: true });
     const md5 = createHash("md5");
     let size = 0;
     const hashing = new Transform({
@@ -54,6 +53,7 @@ export class FolderStore implements ObjectStore {
       },
     });
     try {
+      await mkdir(dirname(target), { recursive: true });
       await pipeline(createReadStream(localPath), hashing, createWriteStream(temp, { flags: "wx" }), ...(opts.signal ? [{ signal: opts.signal }] : []));
       const handle = await open(temp, "r+");
       try {
@@ -65,7 +65,7 @@ export class FolderStore implements ObjectStore {
       if (written !== size) throw new StorageError("STORAGE_VERIFY_FAILED", `${key}: ${written} bytes stored, ${size} read`);
       await rename(temp, target);
     } catch (err) {
-      await rm(temp, { force: true });
+      await rm(temp, { force: true }).catch(() => undefined);
       if (err instanceof StorageError) throw err;
       throw new StorageError("STORAGE_WRITE_FAILED", `cannot store ${key} in ${this.description}: ${errorMessage(err)}`, { cause: err });
     }
