@@ -52,6 +52,24 @@ describe("loadConfig", () => {
   });
 });
 
+describe("storage", () => {
+  const load = (storage: object, env: NodeJS.ProcessEnv = {}) => loadConfig({ configFile: configFile({ storage }) }, env);
+
+  it("defaults to local disk only; RECORDER_STORAGE_URL sets the URL", () => {
+    expect(loadConfig({}, {}).storage).toEqual({ url: "", accessKeyId: "", secretAccessKey: "", keepLocal: false, uploadConcurrency: 4 });
+    expect(load({}, { RECORDER_STORAGE_URL: "file:///mnt/archive" }).storage.url).toBe("file:///mnt/archive");
+    expect(load({ url: "s3://bucket/prefix?endpoint=http://127.0.0.1:9000", keepLocal: true }).storage).toMatchObject({ keepLocal: true });
+  });
+
+  it("refuses bad values naming the key, never showing the URL or the secret", () => {
+    expect(() => load({ url: "ftp://x" })).toThrow(/storage.url must be empty, "s3:\/\/bucket\/prefix\?…"/);
+    expect(() => load({ url: "s3://AKIA:SECRET@bucket/p" })).toThrow(/storage.url must be/);
+    expect(() => load({ url: "s3://AKIA:SECRET@bucket/p" })).not.toThrow(/SECRET/);
+    expect(() => load({ accessKeyId: "AKIA" })).toThrow(/storage.accessKeyId\/secretAccessKey must be both set or both empty/);
+    expect(() => load({ uploadConcurrency: 0 })).toThrow(/storage.uploadConcurrency must be an integer 1-64/);
+  });
+});
+
 describe("rtmp admission limits", () => {
   const load = (rtmp: object) => loadConfig({ configFile: configFile({ rtmp }) }, {});
 

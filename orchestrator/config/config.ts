@@ -270,7 +270,7 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(c.recordings.access !== "public" || c.recordings.urlKey === "", "recordings.urlKey", 'empty while recordings.access is "public" (public URLs are not signed)', "(not shown)");
   check(isInt(c.recordings.urlValiditySec, 60, 31_536_000), "recordings.urlValiditySec", "an integer 60-31536000 (seconds)", c.recordings.urlValiditySec);
   const st = c.storage;
-  check(typeof st.url === "string" && (st.url === "" || /^(s3:\/\/[^/\s?@]+|file:\/\/\/[^\s?#]*)/.test(st.url)), "storage.url", 'empty, "s3://bucket/prefix?…" (credentials go in storage.accessKeyId/secretAccessKey) or "file:///folder"', "(not shown)");
+  check(typeof st.url === "string" && (st.url === "" || /^(s3:\/\/[^/\s?@]+(\/[^\s?#@]*)?(\?[^\s#]*)?|file:\/\/\/[^\s?#]*)$/.test(st.url)), "storage.url", 'empty, "s3://bucket/prefix?…" (credentials go in storage.accessKeyId/secretAccessKey) or "file:///folder"', "(not shown)");
   check(typeof st.accessKeyId === "string" && typeof st.secretAccessKey === "string" && (st.accessKeyId === "") === (st.secretAccessKey === ""), "storage.accessKeyId/secretAccessKey", "both set or both empty", "(not shown)");
   check(typeof st.keepLocal === "boolean", "storage.keepLocal", "true or false", st.keepLocal);
   check(isInt(st.uploadConcurrency, 1, 64), "storage.uploadConcurrency", "an integer 1-64", st.uploadConcurrency);

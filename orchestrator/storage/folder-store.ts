@@ -8,7 +8,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -94,8 +94,17 @@ export class FolderStore implements ObjectStore {
     return { body, size: st.size, contentLength, etag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`, lastModified: st.mtime };
   }
 
+  /** Folders left empty go too (objects have no folders: none should linger). */
   async deleteKeys(keys: string[]): Promise<void> {
-    for (const key of keys) await rm(this.pathOf(key), { force: true });
+    const folders = new Set<string>();
+    for (const key of keys) {
+      const path = this.pathOf(key);
+      await rm(path, { force: true });
+      folders.add(dirname(path));
+    }
+    for (let folder of folders) {
+      while (folder.startsWith(this.root + sep) && (await rmdir(folder).then(() => true, () => false))) folder = dirname(folder);
+    }
   }
 
   async abortStaleUploads(olderThan: Date): Promise<number> {

@@ -1,0 +1,111 @@
+/**
+ * Recordings leaving the recording machine, end to end, with a folder as the
+ * destination (storage.url "file:///…", a network mount in production): a
+ * real push, the file in the destination byte for byte, the local copy gone,
+ * the callback only after the upload with a video_url that still serves the
+ * bytes (now from the destination, ranges included), /healthz showing the
+ * queue, DeleteMedia removing the object. The S3 target has its own e2e
+ * against a real S3 server.
+ */
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, readdir, stat } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES } from "../../fixtures/fixtures.js";
+import { waitFor } from "../../scripts/test-support/wait-for.js";
+import { callOk, ffmpegPush, type Harness, startService } from "../test-support/harness.js";
+
+const OFF = { Enable: 0 as const, RecordInterval: 1800 };
+const ON = { Enable: 1 as const, RecordInterval: 1800 };
+const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
+
+describe("storage.url = file:///… (a folder as the destination)", () => {
+  let h: Harness;
+  let archive: string;
+  let receiver: Server;
+  const events: Record<string, unknown>[] = [];
+  /** For each event: were the objects there when it arrived? */
+  const objectsAtArrival: boolean[] = [];
+
+  beforeAll(async () => {
+    archive = await mkdtemp(join(tmpdir(), "recorder-archive-"));
+    receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const event = JSON.parse(body) as Record<string, unknown>;
+        events.push(event);
+        const url = typeof event["video_url"] === "string" ? new URL(event["video_url"]) : undefined;
+        const key = url ? decodeURIComponent(url.pathname.replace(/^\/recordings\//, "")) : "";
+        void stat(join(archive, key)).then(
+          () => objectsAtArrival.push(true),
+          () => objectsAtArrival.push(false),
+        );
+        res.end('{"code":0}');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+    const port = (receiver.address() as AddressInfo).port;
+    h = await startService({ FlvParam: ON, HlsParam: ON, Mp4Param: OFF, AacParam: OFF }, (c) => {
+      c.storage.url = `file://${archive}`;
+      c.callbacks.recordNotifyUrl = `http://127.0.0.1:${port}/cb`;
+    });
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+    await new Promise<void>((r) => receiver.close(() => r()));
+  });
+
+  it("uploads every file, removes the local copy, calls back after, and keeps serving and deleting them", async () => {
+    const fixture = FIXTURES["av-h264-aac-3s"].path;
+    await ffmpegPush(fixture, h.url("live", "up"));
+    const fileEvents = () => events.filter((e) => e["event_type"] === 100);
+    await waitFor(() => fileEvents().length === 2, { timeoutMs: 30_000, what: "two file callbacks (FLV, HLS)" });
+    expect(objectsAtArrival.slice(0, 2)).toEqual([true, true]);
+
+    // Everything in the archive, in the local layout; nothing left locally but the (empty) stream folder.
+    const streamObjects = join(archive, "127.0.0.1", "live", "up");
+    const names = await readdir(streamObjects);
+    const flvName = names.find((n) => n.endsWith(".flv"))!;
+    const playlistName = names.find((n) => n.endsWith(".m3u8"))!;
+    expect(flvName).toBeDefined();
+    expect(playlistName).toBeDefined();
+    const localLeft = await readdir(h.streamDir("live", "up")).catch(() => []);
+    expect(localLeft.filter((n) => !n.startsWith("."))).toEqual([]); // .recording: the journals' folder
+
+    // The FLV is what was recorded: the catalog's size and the bytes the service serves agree.
+    const flvEvent = fileEvents().find((e) => e["file_format"] === "flv")!;
+    const stored = await readFile(join(streamObjects, flvName));
+    expect(flvEvent["file_size"]).toBe(stored.length);
+    const served = Buffer.from(await (await fetch(String(flvEvent["video_url"]))).arrayBuffer());
+    expect(md5(served)).toBe(md5(stored));
+    const ranged = await fetch(String(flvEvent["video_url"]), { headers: { range: "bytes=9-20" } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get("content-range")).toBe(`bytes 9-20/${stored.length}`);
+    expect(Buffer.from(await ranged.arrayBuffer())).toEqual(stored.subarray(9, 21));
+
+    // The playlist plays from the archive: a segment by its relative URI.
+    const hlsEvent = fileEvents().find((e) => e["file_format"] === "hls")!;
+    const playlistUrl = String(hlsEvent["video_url"]);
+    const playlist = await (await fetch(playlistUrl)).text();
+    const segment = playlist.split("\n").find((l) => l.endsWith(".ts"))!;
+    const segmentRes = await fetch(new URL(segment, playlistUrl));
+    expect(segmentRes.status).toBe(200);
+    expect(Buffer.from(await segmentRes.arrayBuffer())).toEqual(await readFile(join(streamObjects, segment)));
+
+    // /healthz names the destination and an empty queue.
+    const health = (await (await fetch(`http://127.0.0.1:${h.service.httpPort}/healthz`)).json()) as Record<string, unknown>;
+    expect(health["storage"]).toEqual({ target: `file://${archive}`, uploadQueue: { files: 0, bytes: 0, oldestQueuedMs: 0, lastError: "" } });
+
+    // DeleteMedia removes the objects (the playlist with its segments).
+    await callOk(h, "DeleteMedia", { FileId: hlsEvent["file_id"] });
+    await callOk(h, "DeleteMedia", { FileId: flvEvent["file_id"] });
+    // Folders emptied by the deletion go as well.
+    expect(await readdir(streamObjects).catch(() => "gone")).toBe("gone");
+    expect((await fetch(String(flvEvent["video_url"]))).status).toBe(404);
+  }, 90_000);
+});
