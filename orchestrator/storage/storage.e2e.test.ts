@@ -8,7 +8,7 @@
  * against a real S3 server.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir, stat } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../fixtures/fixtures.js";
 import { waitFor } from "../../scripts/test-support/wait-for.js";
-import { callOk, ffmpegPush, type Harness, startService } from "../test-support/harness.js";
+import type { ServiceConfig } from "../config/config.js";
+import { callOk, ffmpegPush, type Harness, listFiles, startService } from "../test-support/harness.js";
 
 const OFF = { Enable: 0 as const, RecordInterval: 1800 };
 const ON = { Enable: 1 as const, RecordInterval: 1800 };
@@ -107,5 +108,42 @@ describe("storage.url = file:///… (a folder as the destination)", () => {
     // Folders emptied by the deletion go as well.
     expect(await readdir(streamObjects).catch(() => "gone")).toBe("gone");
     expect((await fetch(String(flvEvent["video_url"]))).status).toBe(404);
+  }, 90_000);
+
+  it("keeps recording while the destination is down, shows the queue, and uploads everything after a restart", async () => {
+    const blockedParent = await mkdtemp(join(tmpdir(), "recorder-down-"));
+    const target = join(blockedParent, "archive");
+    await writeFile(target, "not a folder: the destination is down");
+    const dataDir = await mkdtemp(join(tmpdir(), "recorder-outage-"));
+    const config = (c: ServiceConfig) => {
+      c.storage.url = `file://${target}`;
+    };
+    let down = await startService({ FlvParam: ON, HlsParam: OFF, Mp4Param: OFF, AacParam: OFF }, config, dataDir);
+    await ffmpegPush(FIXTURES["av-h264-aac-3s"].path, down.url("live", "down"));
+    const healthz = async (svc: Harness) => ((await (await fetch(`http://127.0.0.1:${svc.service.httpPort}/healthz`)).json()) as { storage: { uploadQueue: Record<string, unknown> } }).storage.uploadQueue;
+    const queue = await waitFor(async () => {
+      const q = await healthz(down);
+      return q["lastError"] !== "" ? q : null;
+    }, { timeoutMs: 20_000, what: "a failed upload attempt" });
+    expect(queue["files"]).toBe(1);
+    expect(queue["bytes"]).toBe((await stat((await listFiles(down.streamDir("live", "down"), "flv"))[0]!)).size);
+    expect(queue["oldestQueuedMs"]).toBeGreaterThan(0);
+    const [local] = await listFiles(down.streamDir("live", "down"), "flv");
+    const recorded = await readFile(local!);
+    await down.stop();
+
+    // The destination comes back; the restarted service finds the file in its queue.
+    await rm(target);
+    down = await startService({ FlvParam: ON, HlsParam: OFF, Mp4Param: OFF, AacParam: OFF }, config, dataDir);
+    try {
+      const uploaded = await waitFor(async () => (await readdir(join(target, "127.0.0.1", "live", "down")).catch(() => [])).find((n) => n.endsWith(".flv")), {
+        timeoutMs: 20_000,
+        what: "the upload after the restart",
+      });
+      expect(md5(await readFile(join(target, "127.0.0.1", "live", "down", uploaded)))).toBe(md5(recorded));
+      await waitFor(async () => (await healthz(down))["files"] === 0, { what: "the queue to empty" });
+    } finally {
+      await down.stop();
+    }
   }, 90_000);
 });
