@@ -272,6 +272,7 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   const st = c.storage;
   check(typeof st.url === "string" && (st.url === "" || /^(s3:\/\/[^/\s?@]+(\/[^\s?#@]*)?(\?[^\s#]*)?|file:\/\/\/[^\s?#]*)$/.test(st.url)), "storage.url", 'empty, "s3://bucket/prefix?…" (credentials go in storage.accessKeyId/secretAccessKey) or "file:///folder"', "(not shown)");
   check(typeof st.accessKeyId === "string" && typeof st.secretAccessKey === "string" && (st.accessKeyId === "") === (st.secretAccessKey === ""), "storage.accessKeyId/secretAccessKey", "both set or both empty", "(not shown)");
+  check(st.accessKeyId === "" || st.url.startsWith("s3://"), "storage.accessKeyId/secretAccessKey", "empty unless storage.url is an s3:// URL", "(not shown)");
   check(typeof st.keepLocal === "boolean", "storage.keepLocal", "true or false", st.keepLocal);
   check(isInt(st.uploadConcurrency, 1, 64), "storage.uploadConcurrency", "an integer 1-64", st.uploadConcurrency);
   check(typeof c.console.password === "string" && (c.console.password === "" || c.console.password.length >= 8), "console.password", "empty (console off) or 8+ characters", "(not shown)");
