@@ -67,6 +67,7 @@ describe("storage", () => {
     expect(() => load({ url: "s3://AKIA:SECRET@bucket/p" })).not.toThrow(/SECRET/);
     expect(() => load({ accessKeyId: "AKIA" })).toThrow(/storage.accessKeyId\/secretAccessKey must be both set or both empty/);
     expect(() => load({ uploadConcurrency: 0 })).toThrow(/storage.uploadConcurrency must be an integer 1-64/);
+    expect(() => load({ keepLocal: true })).toThrow(/storage.keepLocal\/uploadConcurrency must be left at their defaults while storage.url is empty/);
     expect(() => load({ url: "file:///mnt/a", accessKeyId: "AKIA", secretAccessKey: "x" })).toThrow(/must be empty unless storage.url is an s3:\/\/ URL/);
   });
 });
