@@ -3,7 +3,7 @@
  * `npm ci` and `npm test` run first): serve with flags, replay, shut down.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -105,6 +105,22 @@ describe("recorder CLI", () => {
     const json = JSON.parse((await run(["doctor", "--json"])).stdout) as { matrix: { cells: Record<string, Record<string, { recordable: boolean }>> } };
     expect(json.matrix.cells.av1!.hls!.recordable).toBe(false);
     expect(json.matrix.cells.h264!.mp4!.recordable).toBe(true);
+  });
+
+  it("doctor checks the storage destination: ok, or exit 1 with the diagnosis", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "doctor-storage-"));
+    const archive = join(dir, "archive");
+    const config = join(dir, "config.json");
+    await writeFile(config, JSON.stringify({ storage: { url: `file://${archive}` } }));
+    const ok = await run(["doctor", "--config", config]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(`storage: file://${archive}: ok (put, get, delete of a probe object)`);
+    await rm(archive, { recursive: true });
+    await writeFile(archive, "a file where the destination folder should be");
+    const down = await run(["doctor", "--config", config, "--json"]);
+    expect(down.code).toBe(1);
+    expect((JSON.parse(down.stdout) as { storage: unknown }).storage).toMatchObject({ target: `file://${archive}`, ok: false, error: expect.stringMatching(/^STORAGE_UNREACHABLE: cannot write to/) });
+    expect((await run(["doctor"])).stdout).toContain("storage: local disk only");
   });
 
   it("refuses bad flags and bad config files with a clear message and exit code 1", async () => {

@@ -7,8 +7,9 @@ import { errorMessage, RecorderError } from "../../engine/errors.js";
 import { createLogger } from "../../engine/logger.js";
 import { effectiveMatrix, formatEffectiveMatrix } from "../../engine/mux/codec-matrix.js";
 import { locateFfmpeg } from "../../engine/ffmpeg/ffmpeg-binary.js";
+import { createStore } from "../storage/create-store.js";
 import { probeFfmpegCapabilities } from "../../engine/ffmpeg/ffmpeg-capabilities.js";
-import { loadConfig } from "../config/config.js";
+import { loadConfig, type ServiceConfig } from "../config/config.js";
 import { RecorderService } from "../service.js";
 import { addControlCommands } from "./control-commands.js";
 import { replayFlv } from "./replay.js";
@@ -90,7 +91,7 @@ export function buildCli(): Command {
 
   program
     .command("doctor")
-    .description("print the ffmpeg the service would run and the codec x format matrix it can record")
+    .description("print the ffmpeg the service would run, the codec x format matrix it can record, and check the storage destination")
     .option("--config <file>", "JSON config file")
     .option("--ffmpeg <path>", "ffmpeg binary to check")
     .option("--json", "print the matrix as JSON")
@@ -98,7 +99,12 @@ export function buildCli(): Command {
       const config = loadConfig({ ...(o.config ? { configFile: o.config } : {}), ...(o.ffmpeg ? { ffmpegPath: o.ffmpeg } : {}) });
       const ffmpeg = locateFfmpeg(config.ffmpegPath || undefined);
       const matrix = effectiveMatrix(await probeFfmpegCapabilities(ffmpeg.path));
-      process.stdout.write(o.json ? `${JSON.stringify({ ffmpeg, matrix }, null, 2)}\n` : `ffmpeg source: ${ffmpeg.source}\n${formatEffectiveMatrix(matrix)}\n`);
+      const storage = await checkStorage(config);
+      const storageLine = storage === undefined ? "storage: local disk only" : `storage: ${storage.target}: ${storage.ok ? "ok (put, get, delete of a probe object)" : storage.error}`;
+      process.stdout.write(
+        o.json ? `${JSON.stringify({ ffmpeg, matrix, ...(storage ? { storage } : {}) }, null, 2)}\n` : `ffmpeg source: ${ffmpeg.source}\n${formatEffectiveMatrix(matrix)}\n${storageLine}\n`,
+      );
+      if (storage && !storage.ok) process.exitCode = 1;
     });
 
   addControlCommands(program);
@@ -112,5 +118,20 @@ export async function main(argv: string[]): Promise<void> {
     const code = err instanceof RecorderError ? `${err.code}: ` : "";
     process.stderr.write(`recorder: ${code}${errorMessage(err)}\n`);
     process.exit(1);
+  }
+}
+
+/** Probes the storage destination (storage.url), if any: the diagnosis says what is wrong. */
+async function checkStorage(config: ServiceConfig): Promise<{ target: string; ok: boolean; error?: string } | undefined> {
+  const store = createStore(config);
+  if (store === undefined) return undefined;
+  try {
+    await store.probe();
+    return { target: store.description, ok: true };
+  } catch (err) {
+    const code = err instanceof RecorderError ? `${err.code}: ` : "";
+    return { target: store.description, ok: false, error: `${code}${errorMessage(err)}` };
+  } finally {
+    store.close();
   }
 }
