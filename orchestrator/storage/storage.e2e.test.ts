@@ -66,6 +66,7 @@ describe("storage.url = file:///… (a folder as the destination)", () => {
     await ffmpegPush(fixture, h.url("live", "up"));
     const fileEvents = () => events.filter((e) => e["event_type"] === 100);
     await waitFor(() => fileEvents().length === 2, { timeoutMs: 30_000, what: "two file callbacks (FLV, HLS)" });
+    await waitFor(() => objectsAtArrival.length >= 2, { what: "the receiver's look at the objects" });
     expect(objectsAtArrival.slice(0, 2)).toEqual([true, true]);
 
     // Everything in the archive, in the local layout; nothing left locally but the (empty) stream folder.
