@@ -31,6 +31,11 @@ export interface S3Server {
   target(bucket: string, prefix?: string): S3Target;
   /** Creates a bucket (an existing one of ours is fine). */
   createBucket(bucket: string): Promise<void>;
+  /**
+   * An object's bytes through Swift's own API (tempauth + GET /v1/AUTH_test/<bucket>/<key>):
+   * an independent reader, neither S3 nor the AWS SDK. null when it does not exist.
+   */
+  readNative(bucket: string, key: string): Promise<Buffer | null>;
   /** Stops exactly this server's processes and removes its folder. Idempotent. */
   stop(): Promise<void>;
 }
@@ -53,6 +58,7 @@ export async function startS3Server(options: { python?: string } = {}): Promise<
     url,
     target,
     createBucket: (bucket) => createBucket(target(bucket), credentials),
+    readNative: (bucket, key) => readNative(swift.endpoint, credentials, bucket, key),
     stop: swift.stop,
   };
 }
@@ -67,4 +73,19 @@ export async function createBucket(target: S3Target, credentials: S3Credentials)
   } finally {
     client.destroy();
   }
+}
+
+async function readNative(endpoint: string, credentials: S3Credentials, bucket: string, key: string): Promise<Buffer | null> {
+  // tempauth: the S3 access key "account:user" is the Swift user, the secret its key.
+  const auth = await fetch(`${endpoint}/auth/v1.0`, { headers: { "x-auth-user": credentials.accessKeyId, "x-auth-key": credentials.secretAccessKey } });
+  await auth.arrayBuffer();
+  const storageUrl = auth.headers.get("x-storage-url");
+  const token = auth.headers.get("x-auth-token");
+  if (!auth.ok || storageUrl === null || token === null) throw new Error(`Swift tempauth failed: HTTP ${auth.status}`);
+  const path = [bucket, ...key.split("/")].map(encodeURIComponent).join("/");
+  const res = await fetch(`${storageUrl}/${path}`, { headers: { "x-auth-token": token } });
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`Swift GET ${bucket}/${key}: HTTP ${res.status}`);
+  return body;
 }
