@@ -6,9 +6,9 @@
  *   beforeAll(async () => { s3 = await startS3Server(); await s3.createBucket("rec"); }, 60_000);
  *   afterAll(() => s3?.stop());
  *
- * Start-up takes about 6 s (four Python servers). When Swift is not installed, startS3Server
- * rejects with a message saying which Debian packages to install (.ci/run installs them): a test
- * that needs S3 fails, it is never skipped.
+ * Start-up takes 4 s on two idle cores (about 7 s of CPU: four Python servers), longer on a busy
+ * machine. When Swift is not installed, startS3Server rejects with a message saying which Debian
+ * packages to install (.ci/run installs them): a test that needs S3 fails, it is never skipped.
  */
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { createS3Client, type S3Credentials } from "../../orchestrator/storage/s3-client.js";
