@@ -63,8 +63,9 @@ describe("storage", () => {
 
   it("refuses bad values naming the key, never showing the URL or the secret", () => {
     expect(() => load({ url: "ftp://x" })).toThrow(/storage.url must be empty, "s3:\/\/bucket\/prefix\?…"/);
-    expect(() => load({ url: "s3://AKIA:SECRET@bucket/p" })).toThrow(/storage.url must be/);
-    expect(() => load({ url: "s3://AKIA:SECRET@bucket/p" })).not.toThrow(/SECRET/);
+    expect(() => load({ url: "s3://AKIA:s3cr3tV4lue@bucket/p" })).toThrow(/storage.url: credentials do not go in/);
+    expect(() => load({ url: "s3://bucket/p?endpont=http://127.0.0.1:9000" })).toThrow(expect.objectContaining({ code: "CONFIG_INVALID", message: expect.stringMatching(/endpont/) }));
+    expect(() => load({ url: "s3://AKIA:s3cr3tV4lue@bucket/p" })).not.toThrow(/s3cr3tV4lue/);
     expect(() => load({ accessKeyId: "AKIA" })).toThrow(/storage.accessKeyId\/secretAccessKey must be both set or both empty/);
     expect(() => load({ uploadConcurrency: 0 })).toThrow(/storage.uploadConcurrency must be an integer 1-64/);
     expect(() => load({ keepLocal: true })).toThrow(/storage.keepLocal\/uploadConcurrency must be left at their defaults while storage.url is empty/);

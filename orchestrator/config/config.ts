@@ -10,6 +10,7 @@ import type { LogLevel } from "../../engine/logger.js";
 import { OUTPUT_FORMATS } from "../../engine/mux/types.js";
 import { CallbackPolicy, parsePolicyEntry } from "../callbacks/callback-policy.js";
 import { invalidVodFileNameParts, parseUtcOffset } from "../../engine/segment/naming.js";
+import { parseStorageUrl } from "../storage/storage-url.js";
 import { type FormatParams, type FormatRecordParam, TEMPLATE_KEYS } from "../templates/recording-settings.js";
 
 /** What a push records when no recording rule matches: the formats of a cloud template, and its splice window. */
@@ -270,7 +271,9 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(c.recordings.access !== "public" || c.recordings.urlKey === "", "recordings.urlKey", 'empty while recordings.access is "public" (public URLs are not signed)', "(not shown)");
   check(isInt(c.recordings.urlValiditySec, 60, 31_536_000), "recordings.urlValiditySec", "an integer 60-31536000 (seconds)", c.recordings.urlValiditySec);
   const st = c.storage;
-  check(typeof st.url === "string" && (st.url === "" || /^(s3:\/\/[^/\s?@]+(\/[^\s?#@]*)?(\?[^\s#]*)?|file:\/\/\/[^\s?#]*)$/.test(st.url)), "storage.url", 'empty, "s3://bucket/prefix?…" (credentials go in storage.accessKeyId/secretAccessKey) or "file:///folder"', "(not shown)");
+  check(typeof st.url === "string" && (st.url === "" || st.url.startsWith("s3://") || /^file:\/\/\/[^\s?#]*$/.test(st.url)), "storage.url", 'empty, "s3://bucket/prefix?…" (credentials go in storage.accessKeyId/secretAccessKey) or "file:///folder"', "(not shown)");
+  // Every parameter of an s3:// URL is checked here, so a typo stops the start (never echoing the URL).
+  if (st.url.startsWith("s3://")) parseStorageUrl(st.url);
   check(typeof st.accessKeyId === "string" && typeof st.secretAccessKey === "string" && (st.accessKeyId === "") === (st.secretAccessKey === ""), "storage.accessKeyId/secretAccessKey", "both set or both empty", "(not shown)");
   check(st.accessKeyId === "" || st.url.startsWith("s3://"), "storage.accessKeyId/secretAccessKey", "empty unless storage.url is an s3:// URL", "(not shown)");
   check(typeof st.keepLocal === "boolean", "storage.keepLocal", "true or false", st.keepLocal);

@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../engine/errors.js";
 import type { ServiceConfig } from "../config/config.js";
 import { FolderStore } from "./folder-store.js";
+import { S3Store } from "./s3-store.js";
+import { parseStorageUrl } from "./storage-url.js";
 import type { ObjectStore } from "./types.js";
 
 export function createStore(config: Pick<ServiceConfig, "storage" | "dataDir">): ObjectStore | undefined {
@@ -17,5 +19,6 @@ export function createStore(config: Pick<ServiceConfig, "storage" | "dataDir">):
     }
     return new FolderStore(folder);
   }
-  throw new ConfigError("CONFIG_INVALID", "storage.url: s3:// targets are not available in this build");
+  const { accessKeyId, secretAccessKey } = config.storage;
+  return new S3Store(parseStorageUrl(url), accessKeyId ? { credentials: { accessKeyId, secretAccessKey } } : {});
 }
