@@ -18,6 +18,7 @@ import { CallbackTargets } from "./callbacks/callback-targets.js";
 import { RecordNotifier } from "./callbacks/record-notifier.js";
 import { FileIndexer, type IndexedFile } from "./catalog/file-indexer.js";
 import { createStore } from "./storage/create-store.js";
+import type { ObjectStore } from "./storage/types.js";
 import { Uploader } from "./storage/uploader.js";
 import { SqliteCatalog } from "./catalog/sqlite-catalog.js";
 import type { Catalog, RecordingFile } from "./catalog/types.js";
@@ -52,6 +53,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
   private readonly splice: SpliceWindows;
   private readonly indexer: FileIndexer;
   private readonly uploader: Uploader | undefined;
+  private readonly store: ObjectStore | undefined;
   private readonly pushes: PushSupervisor;
   private readonly tasks: TaskScheduler<LivePush>;
   private readonly rtmp: RtmpServer;
@@ -72,6 +74,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     // Before the catalog is opened: a damaged key file or a bad storage URL stops the start with nothing to close.
     const urlSigner = recordingUrlSigner(config);
     const store = createStore(config);
+    this.store = store;
     this.catalog = new SqliteCatalog(join(config.dataDir, "catalog.sqlite"));
     const cb = config.callbacks;
     const fallback =
@@ -191,7 +194,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     await service.sweep();
     // Deliveries and uploads queued before a crash or restart go out now.
     service.dispatcher.start();
-    await service.uploader?.start();
+    service.uploader?.start();
     service.sweepTimer = setInterval(() => void service.sweep(), config.recording.retentionSweepSeconds * 1000);
     service.sweepTimer.unref();
     service.logger.info("recorder ready", {
@@ -256,6 +259,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       await this.uploader?.stop();
       await this.dispatcher.stop();
       await this.http.close();
+      this.store?.close();
       await this.catalog.close();
     })();
     return this.stopping;

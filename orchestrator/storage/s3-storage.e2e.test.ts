@@ -9,6 +9,9 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join, relative, sep } from "node:path";
@@ -19,6 +22,8 @@ import { sleep, waitFor } from "../../scripts/test-support/wait-for.js";
 import { replayFlv } from "../cli/replay.js";
 import { playlistSegments } from "../media/recording-paths.js";
 import { callOk, ffmpegPush, type Harness, startService } from "../test-support/harness.js";
+import { exited, serveProcess } from "../test-support/service-process.js";
+import { createS3Client } from "./s3-client.js";
 
 const ON = { Enable: 1 as const, RecordInterval: 1800 };
 const BUCKET = "rec";
@@ -137,5 +142,57 @@ describe("storage.url = s3://… against a real S3 server (Swift)", () => {
     const paths = [...recorded.keys()].filter((p) => p.startsWith("127.0.0.1/live/outage/"));
     await expectAllStored(paths);
     expect((await (await fetch(`http://127.0.0.1:${h.service.httpPort}/healthz`)).json()) as unknown).toMatchObject({ storage: { uploadQueue: { files: 0 } } });
+  }, 180_000);
+
+  it("after a SIGKILL mid-upload, the restarted service uploads the file once and leaves no multipart upload open", async () => {
+    const prefix = "crash";
+    const target = s3.target(BUCKET, prefix);
+    const client = createS3Client(target, { credentials: s3.credentials });
+    // What an earlier crashed run would leave: a multipart upload never completed.
+    await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `${prefix}/127.0.0.1/live/old/leftover.flv` }));
+    const dataDir = await mkdtemp(join(tmpdir(), "recorder-s3-crash-"));
+    const config = join(dataDir, "config.json");
+    const off = { Enable: 0, RecordInterval: 1800 };
+    await writeFile(
+      config,
+      JSON.stringify({
+        recordTemplate: { FlvParam: ON, HlsParam: off, Mp4Param: off, AacParam: off },
+        storage: { url: s3.url(BUCKET, prefix), accessKeyId: s3.credentials.accessKeyId, secretAccessKey: s3.credentials.secretAccessKey },
+      }),
+    );
+    const args = ["--config", config, "--data-dir", dataDir, "--rtmp-port", "0", "--http-port", "0"];
+    const streamDir = join(dataDir, "recordings", "127.0.0.1", "live", "crash");
+    let flv = "";
+    let bytes = Buffer.alloc(0);
+    // The store hangs, so the upload is under way (and stuck) when the service is killed.
+    for (const pid of s3.pids) process.kill(pid, "SIGSTOP");
+    try {
+      const first = await serveProcess(args);
+      await ffmpegPush(FIXTURES["av-h264-aac-3s"].path, `rtmp://127.0.0.1:${first.rtmp}/live/crash`);
+      flv = await waitFor(async () => (await readdir(streamDir).catch(() => [] as string[])).find((n) => n.endsWith(".flv")), { what: "the FLV file" });
+      bytes = readFileSync(join(streamDir, flv));
+      await waitFor(() => /storage: upload|"file complete"/.test(first.log()), { what: "the file catalogued" });
+      first.child.kill("SIGKILL");
+      await exited(first.child);
+    } finally {
+      for (const pid of s3.pids) process.kill(pid, "SIGCONT");
+    }
+    const second = await serveProcess(args);
+    try {
+      const key = `${prefix}/127.0.0.1/live/crash/${flv}`;
+      const stored = await waitFor(() => s3.readNative(BUCKET, key), { timeoutMs: 60_000, what: "the object after the restart" });
+      expect(md5(stored)).toBe(md5(bytes));
+      const uploads = await waitFor(async () => {
+        const list = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: `${prefix}/` }));
+        return (list.Uploads ?? []).length === 0 ? list : null;
+      }, { timeoutMs: 30_000, what: "no multipart upload left open" });
+      expect(uploads.Uploads ?? []).toEqual([]);
+      expect(second.log()).toMatch(/aborted uploads left by an earlier run/);
+      expect(second.log().match(/"storage: file uploaded"/g)?.length).toBe(1);
+    } finally {
+      second.child.kill("SIGTERM");
+      await exited(second.child);
+      client.destroy();
+    }
   }, 180_000);
 });

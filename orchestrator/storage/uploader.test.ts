@@ -69,7 +69,7 @@ describe("Uploader", () => {
     const s = await setup();
     await writeFile(join(s.streamDir, "a.flv"), "FLV1");
     await s.catalog.insertRecording(row("a", "flv", "a.flv"), true);
-    await s.uploader.start();
+    s.uploader.start();
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readFile(join(s.storeRoot, "d.com/live/s/a.flv"), "utf8")).toBe("FLV1");
     expect(s.uploaded[0]!.location).toMatchObject({ store: `file://${s.storeRoot}`, key: "d.com/live/s/a.flv", size: 4 });
@@ -84,7 +84,7 @@ describe("Uploader", () => {
     await writeFile(join(s.streamDir, "seg-1", "1.ts"), "TS1");
     await writeFile(join(s.streamDir, "p.m3u8"), "#EXTM3U\n#EXTINF:1,\nseg-1/0.ts\n#EXTINF:1,\nseg-1/1.ts\n#EXT-X-ENDLIST\n");
     await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), true);
-    await s.uploader.start();
+    s.uploader.start();
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readdir(join(s.storeRoot, "d.com/live/s/seg-1"))).toEqual(["0.ts", "1.ts"]);
     expect(await readFile(join(s.storeRoot, "d.com/live/s/p.m3u8"), "utf8")).toContain("seg-1/1.ts");
@@ -96,7 +96,7 @@ describe("Uploader", () => {
     await writeFile(join(s.streamDir, "seg-1", "0.ts"), "TS0");
     await writeFile(join(s.streamDir, "p.m3u8"), "#EXTM3U\n#EXTINF:1,\nseg-1/0.ts\n#EXT-X-ENDLIST\n");
     await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), true);
-    await s.uploader.start();
+    s.uploader.start();
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readdir(s.streamDir)).toEqual([]);
   });
@@ -107,7 +107,7 @@ describe("Uploader", () => {
     const s = await setup({ store: new FolderStore(blocked) });
     await writeFile(join(s.streamDir, "a.flv"), "FLV1");
     await s.catalog.insertRecording(row("a", "flv", "a.flv"), true);
-    await s.uploader.start();
+    s.uploader.start();
     await waitFor(async () => ((await s.catalog.dueUploads(Date.now() + 60_000, 1, []))[0]?.attempts ?? 0) >= 2, { what: "two failed attempts" });
     const stats = await s.catalog.uploadQueueStats();
     expect(stats).toMatchObject({ files: 1, bytes: 4 });
@@ -126,7 +126,7 @@ describe("Uploader", () => {
     await mkdir(join(s.storeRoot, "d.com/live/s/seg-1"), { recursive: true });
     await writeFile(join(s.storeRoot, "d.com/live/s/seg-1/0.ts"), "ts0"); // same size, other bytes: kept as is
     await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), true);
-    await s.uploader.start();
+    s.uploader.start();
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readFile(join(s.storeRoot, "d.com/live/s/seg-1/0.ts"), "utf8")).toBe("ts0");
   });

@@ -57,19 +57,26 @@ export class Uploader {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Aborts multipart uploads a crashed run left (started before now), then starts taking the queue. */
-  async start(): Promise<void> {
-    const startedAt = new Date(this.now());
-    try {
-      const aborted = await this.opts.store.abortStaleUploads(startedAt);
-      if (aborted > 0) this.opts.logger.info("storage: aborted uploads left by an earlier run", { store: this.opts.store.description, aborted });
-    } catch (err) {
-      // The store may be down right now: the queue's retries will find out; nothing is lost.
-      this.opts.logger.warn("storage: cannot list unfinished uploads", { store: this.opts.store.description, error: errorMessage(err) });
-    }
+  /**
+   * Starts taking the queue, and aborts the multipart uploads an earlier run left (those started
+   * before now) meanwhile: a store that is down or hanging must not hold up the service's start.
+   */
+  start(): void {
+    void this.abortLeftovers(new Date(this.now()));
     this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1000);
     this.timer.unref();
     this.kick();
+  }
+
+  private async abortLeftovers(startedAt: Date): Promise<void> {
+    const { store, logger } = this.opts;
+    try {
+      const aborted = await store.abortStaleUploads(startedAt);
+      if (aborted > 0) logger.info("storage: aborted uploads left by an earlier run", { store: store.description, aborted });
+    } catch (err) {
+      // The store may be down right now: the queue's retries will find out; leftovers wait for the next start.
+      if (!this.stopped) logger.warn("storage: cannot list unfinished uploads", { store: store.description, error: errorMessage(err) });
+    }
   }
 
   /** Looks at the queue now (a file was just queued). */
@@ -115,6 +122,7 @@ export class Uploader {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.abort.abort();
+    // Not the leftovers' listing: a hanging store would hold the stop up; closing the store ends it.
     await Promise.allSettled(this.inFlight.values());
   }
 
