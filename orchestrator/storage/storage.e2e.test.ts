@@ -147,4 +147,31 @@ describe("storage.url = file:///… (a folder as the destination)", () => {
       await down.stop();
     }
   }, 90_000);
+
+  it("signed recordings are served from the destination too: the playlist with its segment URIs signed", async () => {
+    const signedArchive = await mkdtemp(join(tmpdir(), "recorder-archive-signed-"));
+    const svc = await startService({ FlvParam: OFF, HlsParam: ON, Mp4Param: OFF, AacParam: OFF }, (c) => {
+      c.storage.url = `file://${signedArchive}`;
+      c.recordings.access = "signed";
+    });
+    try {
+      const uploaded = new Promise<void>((resolve) => svc.service.once("fileUploaded", () => resolve()));
+      await ffmpegPush(FIXTURES["av-h264-aac-3s"].path, svc.url("live", "signed"));
+      await uploaded;
+      expect((await readdir(svc.streamDir("live", "signed"))).filter((n) => !n.startsWith("."))).toEqual([]);
+      const search = (await callOk(svc, "SearchMedia", { StreamIds: ["signed"] })) as { MediaInfoSet: { BasicInfo: { MediaUrl: string } }[] };
+      const mediaUrl = search.MediaInfoSet[0]!.BasicInfo.MediaUrl;
+      expect(mediaUrl).toMatch(/\.m3u8\?t=[0-9a-f]+&sign=[0-9a-f]{32}$/);
+      expect((await fetch(mediaUrl.replace(/\?.*$/, ""))).status).toBe(403);
+      const playlist = await (await fetch(mediaUrl)).text();
+      const segmentUri = playlist.split("\n").find((l) => /\.ts\?t=/.test(l))!;
+      expect(segmentUri).toBeDefined();
+      const segment = await fetch(new URL(segmentUri, mediaUrl));
+      expect(segment.status).toBe(200);
+      const stored = await readFile(join(signedArchive, "127.0.0.1", "live", "signed", segmentUri.replace(/\?.*$/, "")));
+      expect(Buffer.from(await segment.arrayBuffer())).toEqual(stored);
+    } finally {
+      await svc.stop();
+    }
+  }, 60_000);
 });
