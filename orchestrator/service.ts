@@ -106,8 +106,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
           keepLocal: config.storage.keepLocal,
           concurrency: config.storage.uploadConcurrency,
           logger: log,
-          onUploaded: (row) => {
-            void notifier.fileReady(row);
+          onUploaded: async (row) => {
+            await notifier.fileReady(row);
             this.emit("fileUploaded", row);
           },
         })
@@ -194,7 +194,8 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     await service.sweep();
     // Deliveries and uploads queued before a crash or restart go out now.
     service.dispatcher.start();
-    service.uploader?.start();
+    // Not awaited: a store that is down must not hold up the start (its queue waits meanwhile).
+    void service.uploader?.start();
     service.sweepTimer = setInterval(() => void service.sweep(), config.recording.retentionSweepSeconds * 1000);
     service.sweepTimer.unref();
     service.logger.info("recorder ready", {

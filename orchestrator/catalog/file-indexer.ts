@@ -6,14 +6,16 @@
  * notification still goes out.
  */
 import { randomUUID } from "node:crypto";
-import { relative } from "node:path";
+import { rename, stat } from "node:fs/promises";
+import { extname, relative } from "node:path";
 import { errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
 import type { RecoveredFile } from "../../engine/recovery/recovery.js";
 import type { MediaDescription } from "../../engine/media-types.js";
 import type { CompletedFile } from "../../engine/pipeline/types.js";
 import type { FinishedFile } from "../../engine/segment/file-finisher.js";
-import type { Catalog, RecordingFile } from "./types.js";
+import { TEMPLATE_KEYS } from "../templates/recording-settings.js";
+import type { Catalog, RecordingFile, StorageMode } from "./types.js";
 
 /** What a finished file's catalog row and notification carry besides the file itself. */
 export type FileMeta = Pick<RecordingFile, "recordingId" | "domain" | "app" | "stream" | "taskId" | "templateId" | "streamParam">;
@@ -40,9 +42,10 @@ export class FileIndexer {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async index(file: FileToIndex, meta: FileMeta, storageTimeSec: number): Promise<void> {
+  async index(finished: FileToIndex, meta: FileMeta, storageTimeSec: number): Promise<void> {
     const fileId = randomUUID();
     const createdMs = this.now();
+    const file = this.queueUpload ? await this.withUnusedName(finished) : finished;
     this.logger.info("file complete", { recording: meta.recordingId, format: file.format, path: file.path, durationSec: file.durationSec, sizeBytes: file.sizeBytes });
     const row: RecordingFile = {
       ...meta,
@@ -59,11 +62,42 @@ export class FileIndexer {
       media: file.media,
     };
     try {
-      await this.catalog.insertRecording(row, this.queueUpload);
+      await this.catalog.insertRecording(row, this.queueUpload ? { storageMode: await this.storageMode(meta.templateId, file.format) } : undefined);
     } catch (err) {
       this.logger.error("cannot index a finished file in the catalog", { path: file.path, error: errorMessage(err) });
     }
     this.onIndexed(row, { ...file, ...meta, fileId });
+  }
+
+  /**
+   * With uploads, a file's local copy goes once uploaded, so the finisher no longer sees its name
+   * taken: a later file could get the same name (a VodFileName without times) and so the same
+   * object key, replacing the first recording. A name the catalog already has is moved to a free
+   * one ("name_1.flv"; an HLS playlist alone: its segment URIs are relative).
+   */
+  private async withUnusedName(file: FileToIndex): Promise<FileToIndex> {
+    const taken = async (p: string): Promise<boolean> => (await this.catalog.hasRecordingAt(relative(this.dataDir, p)).catch(() => false)) || (await stat(p).then(() => true, () => false));
+    if (!(await this.catalog.hasRecordingAt(relative(this.dataDir, file.path)).catch(() => false))) return file;
+    const ext = extname(file.path);
+    const base = file.path.slice(0, file.path.length - ext.length);
+    for (let n = 1; ; n++) {
+      const candidate = `${base}_${n}${ext}`;
+      if (await taken(candidate)) continue;
+      try {
+        await rename(file.path, candidate);
+        return { ...file, path: candidate };
+      } catch (err) {
+        this.logger.error("cannot move a file off a name already catalogued", { path: file.path, error: errorMessage(err) });
+        return file;
+      }
+    }
+  }
+
+  /** The template's StorageMode for the format ("normal" for the config's template, and when the template is gone). */
+  private async storageMode(templateId: number, format: RecordingFile["format"]): Promise<StorageMode> {
+    if (templateId === 0) return "normal";
+    const template = await this.catalog.getTemplate(templateId).catch(() => undefined);
+    return template?.[TEMPLATE_KEYS[format]].StorageMode === "cold" ? "cold" : "normal";
   }
 
   /** A file crash recovery made whole, with the context its journal kept. */

@@ -26,22 +26,23 @@ function templateInput(name: string): RecordTemplateInput {
   };
 }
 
+const NORMAL = { storageMode: "normal" as const };
 const file = () => join(mkdtempSync(join(tmpdir(), "catalog-")), "catalog.sqlite");
 
 describe("SqliteCatalog", () => {
   it("applies versioned migrations once, in WAL mode, and keeps data across reopen", async () => {
     const path = file();
     const a = new SqliteCatalog(path);
-    expect(a.schemaVersion).toBe(4);
+    expect(a.schemaVersion).toBe(5);
     const t = await a.insertTemplate(templateInput("a"), 50);
     await a.close();
     const b = new SqliteCatalog(path);
-    expect(b.schemaVersion).toBe(4);
+    expect(b.schemaVersion).toBe(5);
     expect(await b.getTemplate(t!.TemplateId)).toEqual(t);
     await b.close();
     const raw = new Database(path);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()).toEqual({ n: 4 });
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()).toEqual({ n: 5 });
     raw.close();
   });
 
@@ -139,28 +140,42 @@ describe("SqliteCatalog", () => {
       mediaStartMs: 0,
       media: {},
     });
-    await c.insertRecording(rec("a", 100, 10), true);
-    await c.insertRecording(rec("b", 200, 20), true);
+    await c.insertRecording(rec("a", 100, 10), NORMAL);
+    await c.insertRecording(rec("b", 200, 20), NORMAL);
     await c.insertRecording(rec("local", 50, 5));
-    expect((await c.dueUploads(1000, 10, [])).map((u) => u.file.fileId)).toEqual(["a", "b"]);
-    expect((await c.dueUploads(1000, 10, ["a"])).map((u) => u.file.fileId)).toEqual(["b"]);
-    expect(await c.uploadQueueStats()).toEqual({ files: 2, bytes: 30, oldestQueuedMs: 100, lastError: "" });
-    await c.markUploadFailed("a", "store unreachable", 5000);
-    expect((await c.dueUploads(1000, 10, [])).map((u) => u.file.fileId)).toEqual(["b"]);
+    await c.insertRecording({ ...rec("cold", 300, 7) }, { storageMode: "cold" });
+    expect((await c.dueUploads(1000, 10, [])).map((u) => [u.file.fileId, u.status, u.storageMode])).toEqual([
+      ["a", "pending", "normal"],
+      ["b", "pending", "normal"],
+      ["cold", "pending", "cold"],
+    ]);
+    expect((await c.dueUploads(1000, 10, ["a"])).map((u) => u.file.fileId)).toEqual(["b", "cold"]);
+    expect(await c.uploadQueueStats()).toEqual({ files: 3, bytes: 37, failed: 0, oldestQueuedMs: 100, lastError: "" });
+    expect(await c.markUploadFailed("a", "store unreachable", 5000)).toBe(true);
+    expect((await c.dueUploads(1000, 10, [])).map((u) => u.file.fileId)).toEqual(["b", "cold"]);
     // Survives a reopen (a restart).
     await c.close();
     c = new SqliteCatalog(path);
     const [a] = await c.dueUploads(5000, 1, []);
-    expect(a).toMatchObject({ attempts: 1, queuedMs: 100, file: { fileId: "a" } });
+    expect(a).toMatchObject({ attempts: 1, queuedMs: 100, status: "pending", file: { fileId: "a" } });
     expect((await c.uploadQueueStats()).lastError).toBe("store unreachable");
+    // Stored: the location is recorded, the file stays queued ("uploaded", always due) until its callback is queued.
     const location = { store: "s3://bucket/p", key: "p/d.com/live/s/a.flv", size: 10, etag: '"x"', storageClass: "STANDARD" };
     expect(await c.completeUpload("a", location)).toBe(true);
     expect((await c.searchRecordings({ fileIds: ["a"], order: "Asc", offset: 0, limit: 1 })).files[0]?.location).toEqual(location);
     expect((await c.listRecordings({})).find((f) => f.fileId === "local")?.location).toBeUndefined();
-    // A deleted file leaves the queue with its row.
-    await c.deleteRecording("b");
-    expect(await c.uploadQueueStats()).toEqual({ files: 0, bytes: 0, oldestQueuedMs: 0, lastError: "" });
+    expect((await c.dueUploads(0, 10, [])).map((u) => [u.file.fileId, u.status])).toEqual([["a", "uploaded"]]);
+    await c.finishUpload("a");
+    // Never uploadable: kept as failed, not due, counted.
+    expect(await c.failUpload("cold", "no cold storage class")).toBe(true);
+    expect(await c.uploadQueueStats()).toMatchObject({ files: 1, bytes: 20, failed: 1 });
+    // A deleted file leaves the queue with its row, and the delete says what the row was.
+    expect((await c.deleteRecording("b"))?.fileId).toBe("b");
+    expect(await c.deleteRecording("b")).toBeUndefined();
+    expect(await c.markUploadFailed("b", "x", 0)).toBe(false);
     expect(await c.completeUpload("b", location)).toBe(false);
+    expect(await c.hasRecordingAt("recordings/d.com/live/s/a.flv")).toBe(true);
+    expect(await c.hasRecordingAt("recordings/d.com/live/s/b.flv")).toBe(false);
     await c.close();
   });
 

@@ -10,7 +10,18 @@ import type { RecordTask } from "../tasks/types.js";
 import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
 import { LAST_ERROR_MAX_CHARS, SqliteCallbackTables } from "./sqlite-callbacks.js";
 import { beijingTime, openCatalogDatabase, schemaVersion } from "./sqlite-database.js";
-import type { Catalog, ObjectLocation, OpenPlaylist, QueuedUpload, RecordingFile, RecordingSearch, StoredTask, TaskQuery, UploadQueueStats } from "./types.js";
+import type {
+  Catalog,
+  ObjectLocation,
+  OpenPlaylist,
+  QueuedUpload,
+  RecordingFile,
+  RecordingSearch,
+  StorageMode,
+  StoredTask,
+  TaskQuery,
+  UploadQueueStats,
+} from "./types.js";
 
 interface TaskRow {
   task_id: string;
@@ -226,11 +237,19 @@ export class SqliteCatalog extends SqliteCallbackTables implements Catalog {
     return rows.map(taskFromRow);
   }
 
-  async insertRecording(f: RecordingFile, queueUpload = false): Promise<void> {
+  async insertRecording(f: RecordingFile, upload?: { storageMode: StorageMode }): Promise<void> {
     this.db.transaction(() => {
       this.insertRecordingRow(f);
-      if (queueUpload) this.db.prepare("INSERT INTO upload_queue (file_id, next_attempt_ms, queued_ms) VALUES (?, ?, ?)").run(f.fileId, f.createdMs, f.createdMs);
+      if (upload) {
+        this.db
+          .prepare("INSERT INTO upload_queue (file_id, next_attempt_ms, queued_ms, storage_mode) VALUES (?, ?, ?, ?)")
+          .run(f.fileId, f.createdMs, f.createdMs, upload.storageMode);
+      }
     })();
+  }
+
+  async hasRecordingAt(path: string): Promise<boolean> {
+    return this.db.prepare("SELECT 1 FROM recordings WHERE path = ? LIMIT 1").get(path) !== undefined;
   }
 
   private insertRecordingRow(f: RecordingFile): void {
@@ -310,40 +329,54 @@ export class SqliteCatalog extends SqliteCallbackTables implements Catalog {
     return rows.map(recordingFromRow);
   }
 
-  async deleteRecording(fileId: string): Promise<boolean> {
+  async deleteRecording(fileId: string): Promise<RecordingFile | undefined> {
     // upload_queue rows go with it (ON DELETE CASCADE).
-    return this.db.prepare("DELETE FROM recordings WHERE file_id = ?").run(fileId).changes === 1;
+    const row = this.db.prepare("DELETE FROM recordings WHERE file_id = ? RETURNING *").get(fileId) as RecordingRow | undefined;
+    return row ? recordingFromRow(row) : undefined;
   }
 
   async dueUploads(nowMs: number, limit: number, excludeIds: readonly string[]): Promise<QueuedUpload[]> {
     const skip = excludeIds.length ? `AND q.file_id NOT IN (${excludeIds.map(() => "?").join(", ")})` : "";
     const rows = this.db
-      .prepare(`SELECT r.*, q.attempts AS q_attempts, q.queued_ms AS q_queued_ms FROM upload_queue q JOIN recordings r ON r.file_id = q.file_id
-                WHERE q.next_attempt_ms <= ? ${skip} ORDER BY q.queued_ms, q.file_id LIMIT ?`)
-      .all(nowMs, ...excludeIds, limit) as (RecordingRow & { q_attempts: number; q_queued_ms: number })[];
-    return rows.map((r) => ({ file: recordingFromRow(r), attempts: r.q_attempts, queuedMs: r.q_queued_ms }));
+      .prepare(`SELECT r.*, q.status AS q_status, q.storage_mode AS q_mode, q.attempts AS q_attempts, q.queued_ms AS q_queued_ms
+                FROM upload_queue q JOIN recordings r ON r.file_id = q.file_id
+                WHERE (q.status = 'uploaded' OR (q.status = 'pending' AND q.next_attempt_ms <= ?)) ${skip} ORDER BY q.queued_ms, q.file_id LIMIT ?`)
+      .all(nowMs, ...excludeIds, limit) as (RecordingRow & { q_status: QueuedUpload["status"]; q_mode: StorageMode; q_attempts: number; q_queued_ms: number })[];
+    return rows.map((r) => ({ file: recordingFromRow(r), status: r.q_status, storageMode: r.q_mode, attempts: r.q_attempts, queuedMs: r.q_queued_ms }));
   }
 
-  async markUploadFailed(fileId: string, error: string, nextAttemptMs: number): Promise<void> {
-    this.db
-      .prepare("UPDATE upload_queue SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ? WHERE file_id = ?")
-      .run(error.slice(0, LAST_ERROR_MAX_CHARS), nextAttemptMs, fileId);
+  async markUploadFailed(fileId: string, error: string, nextAttemptMs: number): Promise<boolean> {
+    const sql = "UPDATE upload_queue SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ? WHERE file_id = ? AND status = 'pending'";
+    return this.db.prepare(sql).run(error.slice(0, LAST_ERROR_MAX_CHARS), nextAttemptMs, fileId).changes === 1;
+  }
+
+  async failUpload(fileId: string, error: string): Promise<boolean> {
+    const sql = "UPDATE upload_queue SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE file_id = ?";
+    return this.db.prepare(sql).run(error.slice(0, LAST_ERROR_MAX_CHARS), fileId).changes === 1;
   }
 
   async completeUpload(fileId: string, location: ObjectLocation): Promise<boolean> {
     return this.db.transaction(() => {
       const updated = this.db.prepare("UPDATE recordings SET location = ? WHERE file_id = ?").run(JSON.stringify(location), fileId).changes === 1;
-      this.db.prepare("DELETE FROM upload_queue WHERE file_id = ?").run(fileId);
+      this.db.prepare("UPDATE upload_queue SET status = 'uploaded', last_error = '' WHERE file_id = ?").run(fileId);
       return updated;
     })();
   }
 
+  async finishUpload(fileId: string): Promise<void> {
+    this.db.prepare("DELETE FROM upload_queue WHERE file_id = ?").run(fileId);
+  }
+
   async uploadQueueStats(): Promise<UploadQueueStats> {
     const row = this.db
-      .prepare("SELECT COUNT(*) AS files, COALESCE(SUM(r.size_bytes), 0) AS bytes, COALESCE(MIN(q.queued_ms), 0) AS oldest FROM upload_queue q JOIN recordings r ON r.file_id = q.file_id")
+      .prepare(
+        `SELECT COUNT(*) AS files, COALESCE(SUM(r.size_bytes), 0) AS bytes, COALESCE(MIN(q.queued_ms), 0) AS oldest
+         FROM upload_queue q JOIN recordings r ON r.file_id = q.file_id WHERE q.status = 'pending'`,
+      )
       .get() as { files: number; bytes: number; oldest: number };
-    const failed = this.db.prepare("SELECT last_error FROM upload_queue WHERE last_error != '' ORDER BY next_attempt_ms DESC LIMIT 1").get() as { last_error: string } | undefined;
-    return { files: row.files, bytes: row.bytes, oldestQueuedMs: row.oldest, lastError: failed?.last_error ?? "" };
+    const { failed } = this.db.prepare("SELECT COUNT(*) AS failed FROM upload_queue WHERE status = 'failed'").get() as { failed: number };
+    const last = this.db.prepare("SELECT last_error FROM upload_queue WHERE last_error != '' ORDER BY next_attempt_ms DESC LIMIT 1").get() as { last_error: string } | undefined;
+    return { files: row.files, bytes: row.bytes, failed, oldestQueuedMs: row.oldest, lastError: last?.last_error ?? "" };
   }
 
   async saveOpenPlaylist(p: OpenPlaylist): Promise<void> {

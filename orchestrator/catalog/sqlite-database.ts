@@ -108,6 +108,10 @@ const MIGRATIONS: readonly string[] = [
      queued_ms INTEGER NOT NULL
    );
    CREATE INDEX upload_queue_due ON upload_queue (next_attempt_ms);`,
+  // 5: a queued file's state ('pending': to upload; 'uploaded': stored, its callback not yet queued;
+  // 'failed': cannot ever succeed, kept for the operator) and its StorageMode.
+  `ALTER TABLE upload_queue ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';
+   ALTER TABLE upload_queue ADD COLUMN storage_mode TEXT NOT NULL DEFAULT 'normal';`,
 ];
 
 /** spec §2.3: rule times are Beijing time strings ("YYYY-MM-DD HH:mm:ss", UTC+8). */

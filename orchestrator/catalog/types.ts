@@ -66,17 +66,25 @@ export interface ObjectLocation {
   storageClass: string;
 }
 
-/** A file waiting in the upload queue. */
+/** spec §1.2 StorageMode: the storage class an uploaded file is stored in. */
+export type StorageMode = "normal" | "cold";
+
+/** A file in the upload queue: to upload ("pending"), or stored with its callback not yet queued ("uploaded"). */
 export interface QueuedUpload {
   file: RecordingFile;
+  status: "pending" | "uploaded";
+  storageMode: StorageMode;
   attempts: number;
   queuedMs: number;
 }
 
 /** What the upload queue holds, for /healthz and /status. */
 export interface UploadQueueStats {
+  /** Files waiting to be uploaded. */
   files: number;
   bytes: number;
+  /** Files that can never be uploaded (their local file is gone, a key is refused…): kept for the operator, see the log. */
+  failed: number;
   /** When the longest-waiting file was queued; 0 when the queue is empty. */
   oldestQueuedMs: number;
   /** The newest failed attempt's error ("" when none failed). */
@@ -202,22 +210,28 @@ export interface Catalog extends CallbackCatalog {
   /** Tasks that may still record: not stopped, not deleted, ending after `nowSec`. */
   pendingOrRunningTasks(nowSec: number): Promise<StoredTask[]>;
 
-  /** With `queueUpload`, the file also enters the upload queue, in the same transaction. */
-  insertRecording(f: RecordingFile, queueUpload?: boolean): Promise<void>;
+  /** With `upload`, the file also enters the upload queue, in the same transaction. */
+  insertRecording(f: RecordingFile, upload?: { storageMode: StorageMode }): Promise<void>;
+  /** Whether a catalogued file has this path (relative to the data folder). */
+  hasRecordingAt(path: string): Promise<boolean>;
   listRecordings(q: { domain?: string; app?: string; stream?: string }): Promise<RecordingFile[]>;
   /** Filtered, ordered by creation time, paged; `total` counts every match. */
   searchRecordings(q: RecordingSearch): Promise<{ total: number; files: RecordingFile[] }>;
   /** Files whose StorageTime has passed, oldest expiry first. */
   expiredRecordings(nowMs: number, limit: number): Promise<RecordingFile[]>;
-  /** Deletes the row (and its upload queue entry). */
-  deleteRecording(fileId: string): Promise<boolean>;
+  /** Deletes the row (and its upload queue entry) and returns it as it was at that moment; undefined when there was none. */
+  deleteRecording(fileId: string): Promise<RecordingFile | undefined>;
 
-  /** Queued files due at `nowMs`, the longest waiting first, except `excludeIds` (being uploaded). */
+  /** Queued files due at `nowMs` ("uploaded" ones always are), the longest waiting first, except `excludeIds`. */
   dueUploads(nowMs: number, limit: number, excludeIds: readonly string[]): Promise<QueuedUpload[]>;
-  /** Counts a failed attempt; the file is tried again at `nextAttemptMs`. */
-  markUploadFailed(fileId: string, error: string, nextAttemptMs: number): Promise<void>;
-  /** Records the verified object and takes the file off the queue, in one transaction; false when the file is gone. */
+  /** Counts a failed attempt; the file is tried again at `nextAttemptMs`. False when the file is gone (deleted meanwhile). */
+  markUploadFailed(fileId: string, error: string, nextAttemptMs: number): Promise<boolean>;
+  /** The file can never be uploaded: it stays queued as "failed" (not retried), for the operator. False when the file is gone. */
+  failUpload(fileId: string, error: string): Promise<boolean>;
+  /** Records the verified object and marks the file "uploaded", in one transaction; false when the file is gone. */
   completeUpload(fileId: string, location: ObjectLocation): Promise<boolean>;
+  /** The uploaded file's callback is queued: it leaves the queue. */
+  finishUpload(fileId: string): Promise<void>;
   uploadQueueStats(): Promise<UploadQueueStats>;
 
   saveOpenPlaylist(p: OpenPlaylist): Promise<void>;

@@ -4,7 +4,7 @@
  * at, and the retention sweeper (StorageTime).
  */
 import { readFile, rm } from "node:fs/promises";
-import { dirname, relative, resolve, sep } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { StorageError, errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
 import { ApiError } from "../control/api-error.js";
@@ -108,38 +108,27 @@ export class MediaLibrary {
     const root = resolve(this.dataDir, "recordings");
     const path = resolve(this.dataDir, file.path);
     if (!path.startsWith(root + sep)) throw new Error(`catalog path ${file.path} is outside the recordings folder`);
-    if (file.location) await this.removeObjects(file, file.location, path);
-    if (file.format === "hls") {
-      // The playlist's segments live in folders next to it; remove those it references.
-      const text = await readFile(path, "utf8").catch(() => "");
-      const folders = new Set(
-        text
-          .split("\n")
-          .filter((l) => l && !l.startsWith("#"))
-          .map((uri) => resolve(dirname(path), dirname(uri)))
-          .filter((d) => d.startsWith(root + sep) && d !== dirname(path) && relative(dirname(path), d).split(sep).length === 1),
-      );
-      for (const d of folders) await rm(d, { recursive: true, force: true });
-    }
+    // A playlist's segments live in a folder next to it, named by its (relative) URIs.
+    const playlist = file.format === "hls" ? await readFile(path, "utf8").catch(() => undefined) : undefined;
+    if (file.location) await this.removeObjects(file, file.location, playlist);
+    const segmentFolders = new Set(playlistSegments(playlist ?? "", pathUnderRecordings(file.path)).map((s) => dirname(join(root, ...s.split("/")))));
+    for (const folder of segmentFolders) await rm(folder, { recursive: true, force: true });
     await rm(path, { force: true });
-    await this.catalog.deleteRecording(file.fileId);
+    // An upload may have committed meanwhile: the row as deleted says where its objects went.
+    const gone = await this.catalog.deleteRecording(file.fileId);
+    if (gone?.location && !file.location) await this.removeObjects(gone, gone.location, playlist);
   }
 
-  /** Deletes a file's object (a playlist's segments too); the playlist is read locally if still there. */
-  private async removeObjects(file: RecordingFile, location: ObjectLocation, localPath: string): Promise<void> {
+  /** Deletes a file's object and, for a playlist, its segments' (listed by `playlist`, or read from the store). */
+  private async removeObjects(file: RecordingFile, location: ObjectLocation, playlist: string | undefined): Promise<void> {
     const store = this.store;
     if (store === undefined || store.description !== location.store) {
-      throw new Error(`file ${file.fileId} is stored in ${location.store}, which is not the configured storage`);
+      throw new ApiError("UnsupportedOperation", `file ${file.fileId} is stored in ${location.store}, which is not the storage configured now (storage.url)`);
     }
-    const keys = [location.key];
-    if (file.format === "hls") {
-      let text = await readFile(localPath, "utf8").catch(() => undefined);
-      if (text === undefined) {
-        text = await readObjectText(store, location.key);
-      }
-      keys.push(...playlistSegments(text, pathUnderRecordings(file.path)).map((s) => store.keyFor(s)));
-    }
-    await store.deleteKeys(keys);
+    const text = file.format === "hls" ? (playlist ?? (await readObjectText(store, location.key))) : "";
+    const segments = playlistSegments(text, pathUnderRecordings(file.path)).map((s) => store.keyFor(s));
+    // Segments first: if a batch fails, the playlist is still there to list them next time.
+    await store.deleteKeys([...segments, location.key]);
   }
 
   /** Deletes every file whose StorageTime has passed. Open playlists and files in progress are not catalogued, so never touched. */

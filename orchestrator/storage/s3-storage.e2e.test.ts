@@ -115,7 +115,7 @@ describe("storage.url = s3://… against a real S3 server (Swift)", () => {
     expect(md5(served)).toBe(recorded.get(`${dirname(keyOf(String(hls["video_url"]))).slice(PREFIX.length + 1)}/${segment}`));
 
     const health = (await (await fetch(`http://127.0.0.1:${h.service.httpPort}/healthz`)).json()) as { storage: Record<string, unknown> };
-    expect(health.storage).toEqual({ target: `s3://${BUCKET}/${PREFIX}`, uploadQueue: { files: 0, bytes: 0, oldestQueuedMs: 0, lastError: "" } });
+    expect(health.storage).toEqual({ target: `s3://${BUCKET}/${PREFIX}`, uploadQueue: { files: 0, bytes: 0, failed: 0, oldestQueuedMs: 0, lastError: "" } });
 
     // DeleteMedia deletes the objects, the playlist's segments with it.
     for (const e of fileEvents()) await callOk(h, "DeleteMedia", { FileId: e["file_id"] });

@@ -101,7 +101,7 @@ describe("storage.url = file:///… (a folder as the destination)", () => {
 
     // /healthz names the destination and an empty queue.
     const health = (await (await fetch(`http://127.0.0.1:${h.service.httpPort}/healthz`)).json()) as Record<string, unknown>;
-    expect(health["storage"]).toEqual({ target: `file://${archive}`, uploadQueue: { files: 0, bytes: 0, oldestQueuedMs: 0, lastError: "" } });
+    expect(health["storage"]).toEqual({ target: `file://${archive}`, uploadQueue: { files: 0, bytes: 0, failed: 0, oldestQueuedMs: 0, lastError: "" } });
 
     // DeleteMedia removes the objects (the playlist with its segments).
     await callOk(h, "DeleteMedia", { FileId: hlsEvent["file_id"] });

@@ -10,6 +10,7 @@ import type { RecordingFile } from "../catalog/types.js";
 import { FolderStore } from "./folder-store.js";
 import { Uploader, type UploaderOptions } from "./uploader.js";
 
+const NORMAL = { storageMode: "normal" as const };
 const temp = (name: string) => mkdtempSync(join(tmpdir(), `${name}-`));
 const running: Uploader[] = [];
 afterEach(async () => {
@@ -54,7 +55,9 @@ async function setup(overrides: Partial<UploaderOptions> = {}) {
     keepLocal: false,
     concurrency: 2,
     logger: silentLogger,
-    onUploaded: (f) => uploaded.push(f),
+    onUploaded: async (f) => {
+      uploaded.push(f);
+    },
     retryBaseMs: 20,
     pollMs: 20,
     ...overrides,
@@ -68,8 +71,8 @@ describe("Uploader", () => {
   it("uploads a queued file, records where it is, removes the local copy, then hands it on", async () => {
     const s = await setup();
     await writeFile(join(s.streamDir, "a.flv"), "FLV1");
-    await s.catalog.insertRecording(row("a", "flv", "a.flv"), true);
-    s.uploader.start();
+    await s.catalog.insertRecording(row("a", "flv", "a.flv"), NORMAL);
+    await s.uploader.start();
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readFile(join(s.storeRoot, "d.com/live/s/a.flv"), "utf8")).toBe("FLV1");
     expect(s.uploaded[0]!.location).toMatchObject({ store: `file://${s.storeRoot}`, key: "d.com/live/s/a.flv", size: 4 });
@@ -83,8 +86,8 @@ describe("Uploader", () => {
     await writeFile(join(s.streamDir, "seg-1", "0.ts"), "TS0");
     await writeFile(join(s.streamDir, "seg-1", "1.ts"), "TS1");
     await writeFile(join(s.streamDir, "p.m3u8"), "#EXTM3U\n#EXTINF:1,\nseg-1/0.ts\n#EXTINF:1,\nseg-1/1.ts\n#EXT-X-ENDLIST\n");
-    await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), true);
-    s.uploader.start();
+    await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), NORMAL);
+    await s.uploader.start();
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readdir(join(s.storeRoot, "d.com/live/s/seg-1"))).toEqual(["0.ts", "1.ts"]);
     expect(await readFile(join(s.storeRoot, "d.com/live/s/p.m3u8"), "utf8")).toContain("seg-1/1.ts");
@@ -95,8 +98,8 @@ describe("Uploader", () => {
     const s = await setup();
     await writeFile(join(s.streamDir, "seg-1", "0.ts"), "TS0");
     await writeFile(join(s.streamDir, "p.m3u8"), "#EXTM3U\n#EXTINF:1,\nseg-1/0.ts\n#EXT-X-ENDLIST\n");
-    await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), true);
-    s.uploader.start();
+    await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), NORMAL);
+    await s.uploader.start();
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readdir(s.streamDir)).toEqual([]);
   });
@@ -106,8 +109,8 @@ describe("Uploader", () => {
     await writeFile(blocked, "a file where the store's folder should be");
     const s = await setup({ store: new FolderStore(blocked) });
     await writeFile(join(s.streamDir, "a.flv"), "FLV1");
-    await s.catalog.insertRecording(row("a", "flv", "a.flv"), true);
-    s.uploader.start();
+    await s.catalog.insertRecording(row("a", "flv", "a.flv"), NORMAL);
+    await s.uploader.start();
     await waitFor(async () => ((await s.catalog.dueUploads(Date.now() + 60_000, 1, []))[0]?.attempts ?? 0) >= 2, { what: "two failed attempts" });
     const stats = await s.catalog.uploadQueueStats();
     expect(stats).toMatchObject({ files: 1, bytes: 4 });
@@ -125,8 +128,8 @@ describe("Uploader", () => {
     await writeFile(join(s.streamDir, "p.m3u8"), "#EXTM3U\n#EXTINF:1,\nseg-1/0.ts\n#EXT-X-ENDLIST\n");
     await mkdir(join(s.storeRoot, "d.com/live/s/seg-1"), { recursive: true });
     await writeFile(join(s.storeRoot, "d.com/live/s/seg-1/0.ts"), "ts0"); // same size, other bytes: kept as is
-    await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), true);
-    s.uploader.start();
+    await s.catalog.insertRecording(row("p", "hls", "p.m3u8"), NORMAL);
+    await s.uploader.start();
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readFile(join(s.storeRoot, "d.com/live/s/seg-1/0.ts"), "utf8")).toBe("ts0");
   });

@@ -17,14 +17,14 @@
  */
 import { readFile, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { errorMessage } from "../../engine/errors.js";
+import { errorMessage, RecorderError } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
-import type { Catalog, ObjectLocation, QueuedUpload, RecordingFile } from "../catalog/types.js";
+import type { Catalog, ObjectLocation, QueuedUpload, RecordingFile, StorageMode } from "../catalog/types.js";
 import { contentTypeOf, pathUnderRecordings, playlistSegments } from "../media/recording-paths.js";
 import type { ObjectStore } from "./types.js";
 
 export interface UploaderOptions {
-  catalog: Pick<Catalog, "dueUploads" | "markUploadFailed" | "completeUpload">;
+  catalog: Pick<Catalog, "dueUploads" | "markUploadFailed" | "failUpload" | "completeUpload" | "finishUpload">;
   store: ObjectStore;
   /** The recordings folder (catalog paths are "recordings/…" under the data folder). */
   recordingsDir: string;
@@ -33,8 +33,12 @@ export interface UploaderOptions {
   /** Files uploaded at once. */
   concurrency: number;
   logger: Logger;
-  /** The file's object is stored and catalogued (and the local copy gone unless keepLocal). */
-  onUploaded: (file: RecordingFile) => void;
+  /**
+   * The file's object is stored and catalogued (and the local copy gone unless keepLocal): queue
+   * its callback. The file leaves the queue once this resolves; after a crash before that, it is
+   * called again (callbacks are at least once).
+   */
+  onUploaded: (file: RecordingFile) => Promise<void>;
   /** First retry after this; doubles per failed attempt. Default 2 s. */
   retryBaseMs?: number;
   /** Retries are never further apart than this. Default 5 min. */
@@ -51,6 +55,7 @@ export class Uploader {
   private filling = false;
   private refill = false;
   private stopped = false;
+  private started = false;
   private readonly now: () => number;
 
   constructor(private readonly opts: UploaderOptions) {
@@ -58,30 +63,29 @@ export class Uploader {
   }
 
   /**
-   * Starts taking the queue, and aborts the multipart uploads an earlier run left (those started
-   * before now) meanwhile: a store that is down or hanging must not hold up the service's start.
+   * Aborts the multipart uploads an earlier run left (started before now), then starts taking the
+   * queue. Not awaited by the service: a store that is down or hanging must not hold up its start.
+   * No upload of this run starts before the clean-up is over, so none of its own is aborted.
    */
-  start(): void {
-    void this.abortLeftovers(new Date(this.now()));
+  async start(): Promise<void> {
+    const { store, logger } = this.opts;
+    try {
+      const aborted = await store.abortStaleUploads(new Date(this.now()));
+      if (aborted > 0) logger.info("storage: aborted uploads left by an earlier run", { store: store.description, aborted });
+    } catch (err) {
+      // Down right now: the queue's retries will find out; leftovers wait for the next start.
+      if (!this.stopped) logger.warn("storage: cannot list unfinished uploads", { store: store.description, error: errorMessage(err) });
+    }
+    if (this.stopped) return;
+    this.started = true;
     this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1000);
     this.timer.unref();
     this.kick();
   }
 
-  private async abortLeftovers(startedAt: Date): Promise<void> {
-    const { store, logger } = this.opts;
-    try {
-      const aborted = await store.abortStaleUploads(startedAt);
-      if (aborted > 0) logger.info("storage: aborted uploads left by an earlier run", { store: store.description, aborted });
-    } catch (err) {
-      // The store may be down right now: the queue's retries will find out; leftovers wait for the next start.
-      if (!this.stopped) logger.warn("storage: cannot list unfinished uploads", { store: store.description, error: errorMessage(err) });
-    }
-  }
-
   /** Looks at the queue now (a file was just queued). */
   kick(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (this.filling) {
       this.refill = true;
       return;
@@ -129,34 +133,65 @@ export class Uploader {
   private async upload(item: QueuedUpload): Promise<void> {
     const { file } = item;
     const { store, logger } = this.opts;
+    /** Keys this attempt stored: taken back out if the file was deleted meanwhile. */
+    const sent: string[] = [];
     try {
       const relative = pathUnderRecordings(file.path);
-      const local = join(this.opts.recordingsDir, ...relative.split("/"));
-      const segments = file.format === "hls" ? playlistSegments(await readFile(local, "utf8"), relative) : [];
-      for (const segment of segments) await this.putOnce(segment, true);
-      const stored = await this.putOnce(relative, false);
-      const location: ObjectLocation = { store: store.description, ...stored };
-      if (!(await this.opts.catalog.completeUpload(file.fileId, location))) {
-        // Deleted (DeleteMedia) while it was uploading: take the objects back out.
-        await store.deleteKeys([...segments, relative].map((p) => store.keyFor(p)));
-        return;
+      if (item.status === "pending") {
+        const local = join(this.opts.recordingsDir, ...relative.split("/"));
+        const segments = file.format === "hls" ? playlistSegments(await readFile(local, "utf8"), relative) : [];
+        for (const segment of segments) sent.push((await this.putOnce(segment, item.storageMode, true)).key);
+        const stored = await this.putOnce(relative, item.storageMode, false);
+        sent.push(stored.key);
+        const location: ObjectLocation = { store: store.description, ...stored };
+        if (!(await this.opts.catalog.completeUpload(file.fileId, location))) {
+          await this.takeBack(file, sent);
+          return;
+        }
+        logger.info("storage: file uploaded", { fileId: file.fileId, key: location.key, sizeBytes: location.size, segments: segments.length });
+        await this.handOn({ ...file, location }, relative, segments);
+      } else {
+        // Stored before a restart, its callback not yet queued.
+        const local = join(this.opts.recordingsDir, ...relative.split("/"));
+        const text = file.format === "hls" ? await readFile(local, "utf8").catch(() => "") : "";
+        await this.handOn(file, relative, playlistSegments(text, relative));
       }
-      logger.info("storage: file uploaded", { fileId: file.fileId, key: location.key, sizeBytes: location.size, segments: segments.length });
-      if (!this.opts.keepLocal) await this.removeLocal(relative, segments);
-      this.opts.onUploaded({ ...file, location });
     } catch (err) {
       if (this.stopped) return;
+      if (isPermanent(err)) {
+        logger.error("storage: file cannot be uploaded, left for the operator", { fileId: file.fileId, path: file.path, error: errorMessage(err) });
+        if (!(await this.opts.catalog.failUpload(file.fileId, errorMessage(err)))) await this.takeBack(file, sent);
+        return;
+      }
       const delay = Math.min(this.opts.maxRetryMs ?? 300_000, (this.opts.retryBaseMs ?? 2000) * 2 ** Math.min(item.attempts, 20));
       logger.warn("storage: upload failed, will retry", { fileId: file.fileId, path: file.path, attempt: item.attempts + 1, retryInMs: delay, error: errorMessage(err) });
-      await this.opts.catalog.markUploadFailed(file.fileId, errorMessage(err), this.now() + delay);
+      if (!(await this.opts.catalog.markUploadFailed(file.fileId, errorMessage(err), this.now() + delay))) await this.takeBack(file, sent);
     }
+  }
+
+  /** Removes the local copy (unless keepLocal), queues the callback, then takes the file off the queue. */
+  private async handOn(file: RecordingFile, relative: string, segments: string[]): Promise<void> {
+    if (!this.opts.keepLocal) {
+      await this.removeLocal(relative, segments).catch((err: unknown) =>
+        this.opts.logger.warn("storage: cannot remove the uploaded local copy", { fileId: file.fileId, error: errorMessage(err) }),
+      );
+    }
+    await this.opts.onUploaded(file);
+    await this.opts.catalog.finishUpload(file.fileId);
+  }
+
+  /** The file was deleted (DeleteMedia, retention) while it was being uploaded: its objects go too. */
+  private async takeBack(file: RecordingFile, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    this.opts.logger.info("storage: file deleted while uploading, deleting its objects", { fileId: file.fileId, objects: keys.length });
+    await this.opts.store.deleteKeys(keys).catch((err: unknown) => this.opts.logger.error("storage: cannot delete the objects of a deleted file", { fileId: file.fileId, error: errorMessage(err) }));
   }
 
   /**
    * Uploads one file by its path under recordings/. A segment already stored whole (same size)
    * is not sent again: an upload retried after a crash or an outage resumes where it stopped.
    */
-  private async putOnce(relative: string, skipIfStored: boolean): Promise<Omit<ObjectLocation, "store">> {
+  private async putOnce(relative: string, storageMode: StorageMode, skipIfStored: boolean): Promise<Omit<ObjectLocation, "store">> {
     const { store } = this.opts;
     const key = store.keyFor(relative);
     const local = join(this.opts.recordingsDir, ...relative.split("/"));
@@ -165,7 +200,7 @@ export class Uploader {
       if (existing !== null && (st === null || st.size === existing.size)) return existing;
     }
     const contentType = contentTypeOf(relative) ?? "application/octet-stream";
-    const stored = await store.putFile(key, local, { contentType, signal: this.abort.signal });
+    const stored = await store.putFile(key, local, { contentType, storageClass: storageMode, signal: this.abort.signal });
     return { key: stored.key, size: stored.size, etag: stored.etag, storageClass: stored.storageClass };
   }
 
@@ -178,4 +213,15 @@ export class Uploader {
     for (const r of [...segments, relative]) await rm(local(r), { force: true });
     for (const folder of new Set(segments.map((s) => dirname(local(s))))) await rmdir(folder).catch(() => undefined);
   }
+}
+
+/** Failures no retry can mend: the local file is gone, the key or the storage class is refused. */
+const PERMANENT_CODES = new Set(["ENOENT", "STORAGE_BAD_KEY", "STORAGE_NO_COLD_CLASS", "STORAGE_BAD_STORAGE_CLASS"]);
+
+function isPermanent(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = e instanceof RecorderError ? e.code : (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && PERMANENT_CODES.has(code)) return true;
+  }
+  return false;
 }
