@@ -186,12 +186,15 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       await service.http.listen(config.http.port, config.http.host);
     } catch (err) {
       await service.rtmp.close();
+      service.store?.close();
       await service.catalog.close();
       throw err;
     }
     await service.splice.restore();
     service.tasks.start();
-    await service.sweep();
+    // Awaited only without a storage destination: deleting objects from a store that is down must not hold up the start.
+    if (service.store) void service.sweep();
+    else await service.sweep();
     // Deliveries and uploads queued before a crash or restart go out now.
     service.dispatcher.start();
     // Not awaited: a store that is down must not hold up the start (its queue waits meanwhile).
@@ -255,12 +258,14 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
       await Promise.all([this.pushes.stop(), tasksStopped]);
       // Open playlists stay in the catalog: a push after a restart within the window continues them.
       await this.splice.stop();
+      // Uploads in flight are aborted (their files stay queued for the next start), and closing the
+      // store ends whatever a hanging store holds, so neither they nor a sweep hold the stop up.
+      const uploadsStopped = this.uploader?.stop();
+      this.store?.close();
+      await uploadsStopped;
       await this.sweeping;
-      // Uploads in flight are aborted: their files stay queued and go out at the next start.
-      await this.uploader?.stop();
       await this.dispatcher.stop();
       await this.http.close();
-      this.store?.close();
       await this.catalog.close();
     })();
     return this.stopping;

@@ -13,7 +13,8 @@
  *   `bytes=` range → 206; several ranges → the Range header is ignored and the whole file is sent
  *   with 200 (allowed by the RFC; it spares us multipart/byteranges). A malformed header is ignored
  *   (200). An unsatisfiable single range → 416 whose Content-Range is "bytes", "*", "/", size.
- * - ETags are weak (`W/"<size hex>-<mtime ms hex>"`), so by the RFC's strong comparison an
+ * - ETags are weak (`W/"<size hex>-<mtime ms hex>"`; from an object store, its ETag made weak,
+ *   with no Last-Modified, so date preconditions are ignored), so by the RFC's strong comparison an
  *   If-Range carrying an ETag never matches (the whole file is sent) and If-Match only passes
  *   with "*". If-Range with a date matches when it equals Last-Modified.
  * - Preconditions follow RFC 9110 §13.2.2: If-Match, If-Unmodified-Since (412), If-None-Match,
@@ -43,6 +44,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { contentTypeOf, PLAYLIST_TYPE } from "../media/recording-paths.js";
 import { type RecordingUrlSigner, signPlaylistUris } from "../media/recording-url-signer.js";
+import { readObject } from "../storage/read-object.js";
 import type { ObjectStore } from "../storage/types.js";
 
 export interface ServeRecordingOptions {
@@ -202,10 +204,7 @@ async function respondWithObject(req: IncomingMessage, res: ServerResponse, stor
   const meta = { size: head.size, mtimeMs: undefined, etag: head.etag.replace(/^W\//, "").replace(/"/g, "") };
   if (grant && contentType === PLAYLIST_TYPE) {
     if (head.size > MAX_SIGNED_PLAYLIST_BYTES) throw new HttpError(500);
-    const read = await store.read(key);
-    const chunks: Buffer[] = [];
-    for await (const chunk of read.body) chunks.push(chunk as Buffer);
-    const playlist = signedPlaylist(Buffer.concat(chunks), components, grant);
+    const playlist = signedPlaylist(await readObject(store, key), components, grant);
     await respondWithFile(req, res, { bytes: playlist }, { ...meta, size: playlist.length, etag: `${meta.etag}-${grant.expiresSec.toString(16)}` }, contentType, grant);
     return;
   }
@@ -371,6 +370,11 @@ async function respondWithFile(
       : "handle" in body
         ? createReadStream("", { fd: body.handle, start, end })
         : (await body.object.read(body.key, { start, end })).body;
+  if (res.destroyed) {
+    // The client left while the object store answered: release its connection now.
+    stream.destroy();
+    return "handle" in body;
+  }
   res.once("close", () => stream.destroy()); // client abort (or normal completion): releases the fd
   stream.on("error", () => {
     stream.unpipe(res);

@@ -1,5 +1,9 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../engine/logger.js";
+import { defaultRecordParam } from "../templates/template-schema.js";
 import { FileIndexer, type FileMeta, type IndexedFile } from "./file-indexer.js";
 import { SqliteCatalog } from "./sqlite-catalog.js";
 import type { RecordingFile } from "./types.js";
@@ -69,5 +73,44 @@ describe("FileIndexer", () => {
     await s.indexer.indexRecovered({ ...s.files[0]!, recordingId: "r-10", context: {} });
     expect(s.rows[1]).toMatchObject({ taskId: "", templateId: 0, streamParam: "", expiresMs: 0 });
     await s.catalog.close();
+  });
+
+  it("with uploads: queues the file with its template's StorageMode, and never reuses a name the catalog has", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "indexer-"));
+    const dir = join(dataDir, "recordings", "d.example", "live", "s1");
+    mkdirSync(dir, { recursive: true });
+    const catalog = new SqliteCatalog(":memory:");
+    const off = { ...defaultRecordParam(), Enable: 0 as const };
+    const template = await catalog.insertTemplate(
+      {
+        TemplateName: "cold",
+        Description: "",
+        ...{ FlvParam: off, HlsParam: off, AacParam: off, Mp3Param: off },
+        Mp4Param: { ...off, Enable: 1, StorageMode: "cold" },
+        IsDelayLive: 0,
+        HlsSpecialParam: { FlowContinueDuration: 0 },
+        RemoveWatermark: false,
+        CosStore: 0,
+        FlvSpecialParam: { UploadInRecording: false },
+      },
+      50,
+    );
+    const rows: RecordingFile[] = [];
+    const indexer = new FileIndexer(catalog, dataDir, silentLogger, (row) => rows.push(row), true, () => NOW);
+    const path = join(dir, "a.mp4");
+    writeFileSync(path, "first");
+    await indexer.index({ ...FILE, path }, { ...META, templateId: template!.TemplateId }, 0);
+    // Uploaded and removed locally: the next file of that name (a VodFileName without times) gets another.
+    rmSync(path);
+    writeFileSync(path, "second");
+    await indexer.index({ ...FILE, path }, META, 0);
+    expect(rows.map((r) => r.path)).toEqual(["recordings/d.example/live/s1/a.mp4", "recordings/d.example/live/s1/a_1.mp4"]);
+    expect(readFileSync(join(dir, "a_1.mp4"), "utf8")).toBe("second");
+    const queued = (await catalog.dueUploads(NOW, 10, [])).map((u) => [u.file.path, u.storageMode]).sort();
+    expect(queued).toEqual([
+      ["recordings/d.example/live/s1/a.mp4", "cold"],
+      ["recordings/d.example/live/s1/a_1.mp4", "normal"],
+    ]);
+    await catalog.close();
   });
 });

@@ -9,6 +9,7 @@ import { StorageError, errorMessage } from "../../engine/errors.js";
 import type { Logger } from "../../engine/logger.js";
 import { ApiError } from "../control/api-error.js";
 import type { Catalog, ObjectLocation, RecordingFile, RecordingSearch } from "../catalog/types.js";
+import { readObject } from "../storage/read-object.js";
 import type { ObjectStore } from "../storage/types.js";
 import { pathUnderRecordings, playlistSegments } from "./recording-paths.js";
 import { SEARCH_WINDOW } from "./media-schema.js";
@@ -156,10 +157,7 @@ export class MediaLibrary {
 /** An object's bytes as text; "" when it is gone (nothing left to read segments from). */
 async function readObjectText(store: ObjectStore, key: string): Promise<string> {
   try {
-    const read = await store.read(key);
-    const chunks: Buffer[] = [];
-    for await (const chunk of read.body) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
+    return (await readObject(store, key)).toString("utf8");
   } catch (err) {
     if (err instanceof StorageError && err.code === "STORAGE_NOT_FOUND") return "";
     throw err;

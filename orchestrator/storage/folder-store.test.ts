@@ -23,7 +23,7 @@ describe("FolderStore", () => {
     expect(key).toBe("d.com/live/s/a.flv");
     const stored = await store.putFile(key, src, { contentType: "video/x-flv" });
     expect(stored).toEqual({ key, size: 10, etag: `"${createHash("md5").update("0123456789").digest("hex")}"`, storageClass: "STANDARD" });
-    expect(await store.head(key)).toEqual(stored);
+    expect(await store.head(key)).toMatchObject({ key, size: 10, storageClass: "STANDARD" });
     expect(await text(store.read(key))).toBe("0123456789");
     const part = await store.read(key, { start: 2, end: 4 });
     expect(part.contentLength).toBe(3);

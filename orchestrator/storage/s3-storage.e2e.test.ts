@@ -12,8 +12,6 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, join, relative, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../fixtures/fixtures.js";
@@ -21,6 +19,7 @@ import { type S3Server, startS3Server } from "../../scripts/test-support/s3-serv
 import { sleep, waitFor } from "../../scripts/test-support/wait-for.js";
 import { replayFlv } from "../cli/replay.js";
 import { playlistSegments } from "../media/recording-paths.js";
+import { type CallbackReceiver, startCallbackReceiver } from "../test-support/callback-receiver.js";
 import { callOk, ffmpegPush, type Harness, startService } from "../test-support/harness.js";
 import { exited, serveProcess } from "../test-support/service-process.js";
 import { createS3Client } from "./s3-client.js";
@@ -33,10 +32,10 @@ const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
 describe("storage.url = s3://… against a real S3 server (Swift)", () => {
   let s3: S3Server;
   let h: Harness;
-  let receiver: Server;
+  let receiver: CallbackReceiver;
   /** path under recordings/ -> md5 of the bytes recorded, read when the file was catalogued (before any upload). */
   const recorded = new Map<string, string>();
-  const events: Record<string, unknown>[] = [];
+  const events = (): Record<string, unknown>[] => receiver.events;
   /** For each file event: did its object exist when the callback arrived? */
   const objectAtArrival: Promise<boolean>[] = [];
   const keyOf = (videoUrl: string) => `${PREFIX}/${decodeURIComponent(new URL(videoUrl).pathname.replace(/^\/recordings\//, ""))}`;
@@ -44,23 +43,14 @@ describe("storage.url = s3://… against a real S3 server (Swift)", () => {
   beforeAll(async () => {
     s3 = await startS3Server();
     await s3.createBucket(BUCKET);
-    receiver = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => (body += c.toString()));
-      req.on("end", () => {
-        const event = JSON.parse(body) as Record<string, unknown>;
-        events.push(event);
-        if (event["event_type"] === 100) objectAtArrival.push(s3.readNative(BUCKET, keyOf(String(event["video_url"]))).then((b) => b !== null));
-        res.end('{"code":0}');
-      });
+    receiver = await startCallbackReceiver((event) => {
+      if (event["event_type"] === 100) objectAtArrival.push(s3.readNative(BUCKET, keyOf(String(event["video_url"]))).then((b) => b !== null));
     });
-    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
-    const port = (receiver.address() as AddressInfo).port;
     h = await startService({ FlvParam: ON, HlsParam: ON, Mp4Param: ON, AacParam: ON }, (c) => {
       c.storage.url = s3.url(BUCKET, PREFIX);
       c.storage.accessKeyId = s3.credentials.accessKeyId;
       c.storage.secretAccessKey = s3.credentials.secretAccessKey;
-      c.callbacks.recordNotifyUrl = `http://127.0.0.1:${port}/cb`;
+      c.callbacks.recordNotifyUrl = receiver.url;
     });
     const recordingsDir = join(h.dataDir, "recordings");
     // Read right when catalogued: the uploader only starts on the file after this event.
@@ -77,7 +67,7 @@ describe("storage.url = s3://… against a real S3 server (Swift)", () => {
   afterAll(async () => {
     await h?.stop();
     await s3?.stop();
-    await new Promise<void>((r) => receiver?.close(() => r()));
+    await receiver?.close();
   });
 
   async function expectAllStored(paths: string[]): Promise<void> {
@@ -90,7 +80,7 @@ describe("storage.url = s3://… against a real S3 server (Swift)", () => {
 
   it("stores every file byte for byte, calls back after, serves and deletes the objects", async () => {
     await ffmpegPush(FIXTURES["av-h264-aac-3s"].path, h.url("live", "s3"));
-    const fileEvents = () => events.filter((e) => e["event_type"] === 100 && e["stream_id"] === "s3");
+    const fileEvents = () => events().filter((e) => e["event_type"] === 100 && e["stream_id"] === "s3");
     await waitFor(() => fileEvents().length === 4, { timeoutMs: 60_000, what: "four file callbacks" });
     expect(await Promise.all(objectAtArrival.slice(0, 4))).toEqual([true, true, true, true]);
 
@@ -137,14 +127,14 @@ describe("storage.url = s3://… against a real S3 server (Swift)", () => {
     } finally {
       for (const pid of s3.pids) process.kill(pid, "SIGCONT");
     }
-    const fileEvents = () => events.filter((e) => e["event_type"] === 100 && e["stream_id"] === "outage");
+    const fileEvents = () => events().filter((e) => e["event_type"] === 100 && e["stream_id"] === "outage");
     await waitFor(() => fileEvents().length === 4, { timeoutMs: 120_000, what: "four file callbacks after the outage" });
     const paths = [...recorded.keys()].filter((p) => p.startsWith("127.0.0.1/live/outage/"));
     await expectAllStored(paths);
     expect((await (await fetch(`http://127.0.0.1:${h.service.httpPort}/healthz`)).json()) as unknown).toMatchObject({ storage: { uploadQueue: { files: 0 } } });
   }, 180_000);
 
-  it("after a SIGKILL mid-upload, the restarted service uploads the file once and leaves no multipart upload open", async () => {
+  it("after a SIGKILL with the file queued and the store hanging, the restarted service uploads it once and aborts a leftover multipart upload", async () => {
     const prefix = "crash";
     const target = s3.target(BUCKET, prefix);
     const client = createS3Client(target, { credentials: s3.credentials });
@@ -188,6 +178,8 @@ describe("storage.url = s3://… against a real S3 server (Swift)", () => {
       }, { timeoutMs: 30_000, what: "no multipart upload left open" });
       expect(uploads.Uploads ?? []).toEqual([]);
       expect(second.log()).toMatch(/aborted uploads left by an earlier run/);
+      // Logged just after the object is catalogued: uploaded by this run, once.
+      await waitFor(() => /"storage: file uploaded"/.test(second.log()), { what: "the upload logged" });
       expect(second.log().match(/"storage: file uploaded"/g)?.length).toBe(1);
     } finally {
       second.child.kill("SIGTERM");

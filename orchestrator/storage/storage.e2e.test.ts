@@ -9,14 +9,13 @@
  */
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../fixtures/fixtures.js";
 import { waitFor } from "../../scripts/test-support/wait-for.js";
 import type { ServiceConfig } from "../config/config.js";
+import { type CallbackReceiver, startCallbackReceiver } from "../test-support/callback-receiver.js";
 import { callOk, ffmpegPush, type Harness, listFiles, startService } from "../test-support/harness.js";
 
 const OFF = { Enable: 0 as const, RecordInterval: 1800 };
@@ -26,45 +25,36 @@ const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
 describe("storage.url = file:///… (a folder as the destination)", () => {
   let h: Harness;
   let archive: string;
-  let receiver: Server;
-  const events: Record<string, unknown>[] = [];
+  let receiver: CallbackReceiver;
+  const events = (): Record<string, unknown>[] => receiver.events;
   /** For each event: were the objects there when it arrived? */
   const objectsAtArrival: boolean[] = [];
 
   beforeAll(async () => {
     archive = await mkdtemp(join(tmpdir(), "recorder-archive-"));
-    receiver = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => (body += c.toString()));
-      req.on("end", () => {
-        const event = JSON.parse(body) as Record<string, unknown>;
-        events.push(event);
-        const url = typeof event["video_url"] === "string" ? new URL(event["video_url"]) : undefined;
-        const key = url ? decodeURIComponent(url.pathname.replace(/^\/recordings\//, "")) : "";
-        void stat(join(archive, key)).then(
-          () => objectsAtArrival.push(true),
-          () => objectsAtArrival.push(false),
-        );
-        res.end('{"code":0}');
-      });
+    receiver = await startCallbackReceiver((event) => {
+      const url = typeof event["video_url"] === "string" ? new URL(event["video_url"]) : undefined;
+      const key = url ? decodeURIComponent(url.pathname.replace(/^\/recordings\//, "")) : "";
+      void stat(join(archive, key)).then(
+        () => objectsAtArrival.push(true),
+        () => objectsAtArrival.push(false),
+      );
     });
-    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
-    const port = (receiver.address() as AddressInfo).port;
     h = await startService({ FlvParam: ON, HlsParam: ON, Mp4Param: OFF, AacParam: OFF }, (c) => {
       c.storage.url = `file://${archive}`;
-      c.callbacks.recordNotifyUrl = `http://127.0.0.1:${port}/cb`;
+      c.callbacks.recordNotifyUrl = receiver.url;
     });
   });
 
   afterAll(async () => {
     await h?.stop();
-    await new Promise<void>((r) => receiver.close(() => r()));
+    await receiver?.close();
   });
 
   it("uploads every file, removes the local copy, calls back after, and keeps serving and deleting them", async () => {
     const fixture = FIXTURES["av-h264-aac-3s"].path;
     await ffmpegPush(fixture, h.url("live", "up"));
-    const fileEvents = () => events.filter((e) => e["event_type"] === 100);
+    const fileEvents = () => events().filter((e) => e["event_type"] === 100);
     await waitFor(() => fileEvents().length === 2, { timeoutMs: 30_000, what: "two file callbacks (FLV, HLS)" });
     await waitFor(() => objectsAtArrival.length >= 2, { what: "the receiver's look at the objects" });
     expect(objectsAtArrival.slice(0, 2)).toEqual([true, true]);

@@ -133,4 +133,28 @@ describe("Uploader", () => {
     await waitFor(() => s.uploaded.length === 1, { what: "the upload" });
     expect(await readFile(join(s.storeRoot, "d.com/live/s/seg-1/0.ts"), "utf8")).toBe("ts0");
   });
+
+  it("parks a file whose local copy is gone as failed instead of retrying it for ever", async () => {
+    const s = await setup();
+    await s.catalog.insertRecording(row("gone", "flv", "gone.flv"), NORMAL);
+    await s.uploader.start();
+    await waitFor(async () => (await s.catalog.uploadQueueStats()).failed === 1, { what: "the file parked as failed" });
+    expect(await s.catalog.uploadQueueStats()).toMatchObject({ files: 0, failed: 1, lastError: expect.stringMatching(/ENOENT/) });
+    expect(s.uploaded).toEqual([]);
+  });
+
+  it("hands on a file stored before a restart whose callback was not queued yet, without uploading it again", async () => {
+    const s = await setup();
+    const f = row("done", "flv", "done.flv");
+    await s.catalog.insertRecording(f, NORMAL);
+    const location = { store: s.options.store.description, key: "d.com/live/s/done.flv", size: 4, etag: '"x"', storageClass: "STANDARD" };
+    await s.catalog.completeUpload("done", location);
+    await writeFile(join(s.streamDir, "done.flv"), "left"); // the local copy a crash left behind
+    await s.uploader.start();
+    await waitFor(() => s.uploaded.length === 1, { what: "the hand-on" });
+    expect(s.uploaded[0]!.location).toEqual(location);
+    await expect(stat(join(s.storeRoot, "d.com/live/s/done.flv"))).rejects.toMatchObject({ code: "ENOENT" }); // not uploaded again
+    await expect(stat(join(s.streamDir, "done.flv"))).rejects.toMatchObject({ code: "ENOENT" });
+    await waitFor(async () => (await s.catalog.dueUploads(Date.now(), 10, [])).length === 0, { what: "the file off the queue" });
+  });
 });

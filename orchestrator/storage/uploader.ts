@@ -108,7 +108,9 @@ export class Uploader {
     const due = await this.opts.catalog.dueUploads(this.now(), free, [...this.inFlight.keys()]);
     for (const item of due) {
       if (this.stopped || this.inFlight.has(item.file.fileId)) continue;
-      const run = this.upload(item).finally(() => {
+      const run = this.upload(item)
+        .catch((err: unknown) => this.opts.logger.error("storage: cannot record an upload's outcome in the catalog", { fileId: item.file.fileId, error: errorMessage(err) }))
+        .finally(() => {
         this.inFlight.delete(item.file.fileId);
         this.kick();
       });
