@@ -370,26 +370,27 @@ describe("ChunkReader limits", () => {
     expect(reader.bufferedBytes).toBe(3);
   });
 
-  it("reserves buffered bytes from a shared budget, gives them back on completion, abort and dispose", () => {
+  it("reserves message buffers from a shared budget as allocated, gives them back on completion, abort and dispose", () => {
     const budget = new SharedBufferBudget(1000);
     const { reader, messages } = collect({ reservation: budget.open(() => {}) });
+    // What is allocated counts: the whole 10-byte message buffer.
     reader.push(Buffer.from([...fmt0(6, 0, 10, 9, 1), 1, 2, 3]));
-    expect(budget.usedBytes).toBe(3);
+    expect(budget.usedBytes).toBe(10);
     reader.push(Buffer.from([4, 5, 6, 7, 8, 9, 10]));
     expect(messages.length).toBe(1);
     expect(budget.usedBytes).toBe(0);
     // One whole 128-byte chunk of a 200-byte message, then Abort (§5.4.2) of chunk stream 7.
     reader.push(Buffer.from([...fmt0(7, 0, 200, 9, 1), ...bytes(128)]));
-    expect(budget.usedBytes).toBe(128);
+    expect(budget.usedBytes).toBe(200);
     reader.push(Buffer.from([...fmt0(2, 0, 4, 2, 0), ...u32be(7)]));
     expect(budget.usedBytes).toBe(0);
-    reader.push(Buffer.from([...fmt0(8, 0, 200, 9, 1), ...bytes(100)]));
-    expect(budget.usedBytes).toBe(100);
+    reader.push(Buffer.from([...fmt0(8, 0, 2000, 9, 1), ...bytes(100)]));
+    expect(budget.usedBytes).toBe(400); // 4x the bytes received, at first
     reader.dispose();
     expect(budget.usedBytes).toBe(0);
     expect(reader.bufferedBytes).toBe(0);
     const delivered = messages.length;
-    reader.push(Buffer.from(bytes(100))); // ignored once disposed: would complete chunk stream 8's message
+    reader.push(Buffer.from(bytes(28))); // ignored once disposed: would end chunk stream 8's first chunk
     expect(messages.length).toBe(delivered);
   });
 

@@ -24,7 +24,7 @@ export interface ChunkReaderOptions {
   maxChunkSize?: number;
   /** Total bytes held in incomplete messages across all chunk streams. Default 32 MiB. */
   maxBufferedBytes?: number;
-  /** A shared budget to reserve buffered bytes from, besides maxBufferedBytes. */
+  /** A shared budget to reserve message buffers from (their allocated size), besides maxBufferedBytes. */
   reservation?: BufferReservation | null;
 }
 
@@ -163,9 +163,11 @@ export class ChunkReader {
   }
 
   private release(): void {
-    for (const st of this.streams.values()) st.buf = null;
+    for (const st of this.streams.values()) {
+      this.reservation?.release(st.buf?.length ?? 0);
+      st.buf = null;
+    }
     this.current = null;
-    this.reservation?.release(this.buffered);
     this.buffered = 0;
   }
 
@@ -308,14 +310,15 @@ export class ChunkReader {
     if (this.buffered + n > this.maxBufferedBytes) {
       throw new IngestError("RTMP_BUFFER_LIMIT", `more than ${this.maxBufferedBytes} bytes in incomplete messages`);
     }
-    if (this.reservation !== null && !this.reservation.reserve(n)) {
-      throw new IngestError("RTMP_BUFFER_BUDGET", "the memory budget for connections that have not published is spent");
-    }
     const need = st.received + n;
     let b = st.buf;
     if (b === null || need > b.length) {
       const grown = b === null ? Math.min(INITIAL_MESSAGE_CAPACITY, need * INITIAL_CAPACITY_FACTOR) : b.length * 2;
       const cap = Math.min(st.length, Math.max(need, grown));
+      // The budget counts what is allocated, not only what was received (up to 4x as much).
+      if (this.reservation !== null && !this.reservation.reserve(cap - (b?.length ?? 0))) {
+        throw new IngestError("RTMP_BUFFER_BUDGET", "the memory budget for connections that have not published is spent");
+      }
       const nb = Buffer.allocUnsafe(cap);
       if (b !== null) b.copy(nb, 0, 0, st.received);
       st.buf = b = nb;
@@ -328,7 +331,7 @@ export class ChunkReader {
   private complete(st: ChunkStreamState): void {
     const payload = st.buf ?? Buffer.alloc(0);
     this.buffered -= st.received;
-    this.reservation?.release(st.received);
+    this.reservation?.release(payload.length);
     st.inProgress = false;
     st.buf = null;
     st.received = 0;
@@ -353,7 +356,7 @@ export class ChunkReader {
     const st = this.streams.get(payload.readUInt32BE(0));
     if (st?.inProgress) {
       this.buffered -= st.received;
-      this.reservation?.release(st.received);
+      this.reservation?.release(st.buf?.length ?? 0);
       st.inProgress = false;
       st.buf = null;
       st.received = 0;

@@ -101,13 +101,14 @@ describe("RtmpServer admission", () => {
     const KiB = 1024;
     const { server, port } = await start({ bufferBytesBeforePublish: 64 * KiB, bufferBudgetBeforePublish: 100 * KiB });
     const hog = await open(port, true, FLOOD);
-    hog.socket.write(Buffer.concat([setChunkSize(64 * KiB), partialVideo(64 * KiB - 1, 60 * KiB)]));
+    // Messages one byte short of their declared length: each buffer is allocated at that length.
+    hog.socket.write(Buffer.concat([setChunkSize(64 * KiB), partialVideo(60 * KiB + 1, 60 * KiB)]));
     const other = await open(port, true, "127.0.0.3");
-    other.socket.write(Buffer.concat([setChunkSize(64 * KiB), partialVideo(64 * KiB - 1, 30 * KiB)]));
+    other.socket.write(Buffer.concat([setChunkSize(64 * KiB), partialVideo(30 * KiB + 1, 30 * KiB)]));
     expect(await closedWithin(hog, 300)).toBe(false);
     // 90 KiB held: 20 more for a third connection push the hog out.
     const third = await open(port, true, "127.0.0.4");
-    third.socket.write(Buffer.concat([setChunkSize(64 * KiB), partialVideo(64 * KiB - 1, 20 * KiB)]));
+    third.socket.write(Buffer.concat([setChunkSize(64 * KiB), partialVideo(20 * KiB + 1, 20 * KiB)]));
     expect(await closedWithin(hog, 1000)).toBe(true);
     expect(await closedWithin(other, 200)).toBe(false);
     expect(await closedWithin(third, 0)).toBe(false);
