@@ -50,7 +50,7 @@ export interface RtmpServerEvents {
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
-export const DEFAULT_RTMP_LIMITS = { maxConnections: 1000, maxPendingPerSource: 64, connectsPerSecondPerSource: 20 } as const;
+const DEFAULT_RTMP_LIMITS = { maxConnections: 1000, maxPendingPerSource: 64, connectsPerSecondPerSource: 20 } as const;
 const KiB = 1024;
 /** Refused connections are logged as one summary line per this interval, not one line each. */
 const REFUSAL_LOG_INTERVAL_MS = 5000;

@@ -40,7 +40,7 @@ interface Range {
 }
 
 /** Ranges no callback goes to unless `callbacks.allow` names an address inside them. */
-export const BUILT_IN_DENIED: readonly (Range & { label: string })[] = [
+const BUILT_IN_DENIED: readonly (Range & { label: string })[] = [
   // On Linux a connection to 0.0.0.0 reaches the host itself.
   { label: "unspecified (this host)", network: "0.0.0.0", prefix: 8, family: "ipv4" },
   { label: "link-local", network: "169.254.0.0", prefix: 16, family: "ipv4" },
@@ -59,7 +59,7 @@ export const BUILT_IN_DENIED: readonly (Range & { label: string })[] = [
 ];
 
 /** Denied as well while the service's HTTP listener is not on loopback: API callers would reach this machine's loopback-only services. */
-export const LOOPBACK_RANGES: readonly (Range & { label: string })[] = [
+const LOOPBACK_RANGES: readonly (Range & { label: string })[] = [
   { label: "loopback", network: "127.0.0.0", prefix: 8, family: "ipv4" },
   { label: "loopback", network: "::1", prefix: 128, family: "ipv6" },
 ];
@@ -98,7 +98,7 @@ export function canonicalAddress(text: string): { address: string; family: Famil
 }
 
 /** A URL's host as the policy matches it: lowercase, no brackets, no trailing dot. Undefined when the URL does not parse. */
-export function urlHost(url: string): string | undefined {
+function urlHost(url: string): string | undefined {
   try {
     return new URL(url).hostname.replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
   } catch {

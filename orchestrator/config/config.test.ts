@@ -67,7 +67,8 @@ describe("storage", () => {
     expect(() => load({ url: "s3://bucket/p?endpont=http://127.0.0.1:9000" })).toThrow(expect.objectContaining({ code: "CONFIG_INVALID", message: expect.stringMatching(/endpont/) }));
     expect(() => load({ url: "s3://AKIA:s3cr3tV4lue@bucket/p" })).not.toThrow(/s3cr3tV4lue/);
     expect(() => load({ accessKeyId: "AKIA" })).toThrow(/storage.accessKeyId\/secretAccessKey must be both set or both empty/);
-    expect(() => load({ uploadConcurrency: 0 })).toThrow(/storage.uploadConcurrency must be an integer 1-64/);
+    expect(() => load({ uploadConcurrency: 0 })).toThrow(/storage.uploadConcurrency must be an integer 1-16/);
+    expect(() => load({ url: "file:///mnt/a", uploadConcurrency: 17 })).toThrow(/storage.uploadConcurrency must be an integer 1-16/);
     expect(() => load({ keepLocal: true })).toThrow(/storage.keepLocal\/uploadConcurrency must be left at their defaults while storage.url is empty/);
     expect(() => load({ url: "file:///mnt/a", accessKeyId: "AKIA", secretAccessKey: "x" })).toThrow(/must be empty unless storage.url is an s3:\/\/ URL/);
   });

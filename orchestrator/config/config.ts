@@ -277,7 +277,8 @@ export function validateConfig(c: ServiceConfig): ServiceConfig {
   check(typeof st.accessKeyId === "string" && typeof st.secretAccessKey === "string" && (st.accessKeyId === "") === (st.secretAccessKey === ""), "storage.accessKeyId/secretAccessKey", "both set or both empty", "(not shown)");
   check(st.accessKeyId === "" || st.url.startsWith("s3://"), "storage.accessKeyId/secretAccessKey", "empty unless storage.url is an s3:// URL", "(not shown)");
   check(typeof st.keepLocal === "boolean", "storage.keepLocal", "true or false", st.keepLocal);
-  check(isInt(st.uploadConcurrency, 1, 64), "storage.uploadConcurrency", "an integer 1-64", st.uploadConcurrency);
+  // Each S3 upload holds up to 4 parts of 8 MiB in memory: 16 files at once is 512 MiB.
+  check(isInt(st.uploadConcurrency, 1, 16), "storage.uploadConcurrency", "an integer 1-16", st.uploadConcurrency);
   // Without a destination they would do nothing: refused rather than silently ignored.
   check(st.url !== "" || (!st.keepLocal && st.uploadConcurrency === 4), "storage.keepLocal/uploadConcurrency", "left at their defaults while storage.url is empty", "(set)");
   check(typeof c.console.password === "string" && (c.console.password === "" || c.console.password.length >= 8), "console.password", "empty (console off) or 8+ characters", "(not shown)");

@@ -10,7 +10,7 @@
 import { StorageError } from "../../engine/errors.js";
 
 /** S3: "The name for a key is a sequence of Unicode characters whose UTF-8 encoding is at most 1,024 bytes long." */
-export const MAX_KEY_BYTES = 1024;
+const MAX_KEY_BYTES = 1024;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
 const FORBIDDEN = /[\u0000-\u001f\u007f\\]/;

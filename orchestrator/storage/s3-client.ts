@@ -14,7 +14,6 @@ import type { S3Target } from "./storage-url.js";
 export interface S3Credentials {
   accessKeyId: string;
   secretAccessKey: string;
-  sessionToken?: string;
 }
 
 export interface S3ClientOptions {

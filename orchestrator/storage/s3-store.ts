@@ -38,16 +38,16 @@ export const MIN_PART_BYTES = 5 * MiB;
 /** S3: at most 10,000 parts per upload; larger files get larger parts. */
 const MAX_PARTS = 10_000;
 /** S3: DeleteObjects takes at most 1,000 keys. */
-export const MAX_DELETE_BATCH = 1_000;
-export const DEFAULT_PART_BYTES = 8 * MiB;
-export const DEFAULT_PART_CONCURRENCY = 4;
+const MAX_DELETE_BATCH = 1_000;
+const DEFAULT_PART_BYTES = 8 * MiB;
+const DEFAULT_PART_CONCURRENCY = 4;
 /**
  * S3 refuses requests signed more than 15 minutes off its clock. The SDK corrects its own
  * signing time from the store's Date header, so our requests still work; the probe reports the
  * skew anyway, because whatever signs with the local clock alone (other tools, a fresh client's
  * first request) fails.
  */
-export const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 
 export interface S3StoreOptions extends S3ClientOptions {
   /** Multipart part size; files up to it go in one PutObject. Default 8 MiB; at least 5 MiB. */

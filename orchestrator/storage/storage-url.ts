@@ -23,7 +23,7 @@
 import { ConfigError } from "../../engine/errors.js";
 import { keyPathProblem } from "./object-key.js";
 
-export type ChecksumMode = "when_supported" | "when_required";
+type ChecksumMode = "when_supported" | "when_required";
 
 export interface S3Target {
   bucket: string;
@@ -40,8 +40,8 @@ export interface S3Target {
   coldStorageClass: string;
 }
 
-export const DEFAULT_REGION = "us-east-1";
-export const DEFAULT_STORAGE_CLASS = "STANDARD";
+const DEFAULT_REGION = "us-east-1";
+const DEFAULT_STORAGE_CLASS = "STANDARD";
 
 const PARAMETERS = ["endpoint", "region", "forcePathStyle", "checksums", "storageClass", "coldStorageClass"] as const;
 type Parameter = (typeof PARAMETERS)[number];

@@ -75,6 +75,10 @@ describe("storage.url = file:///… (a folder as the destination)", () => {
     expect(flvEvent["file_size"]).toBe(stored.length);
     const served = Buffer.from(await (await fetch(String(flvEvent["video_url"]))).arrayBuffer());
     expect(md5(served)).toBe(md5(stored));
+    // Validators from the destination: the ETag revalidates (304), a range too.
+    const etag = (await fetch(String(flvEvent["video_url"]), { method: "HEAD" })).headers.get("etag");
+    expect(etag).toMatch(/^W\/"/);
+    expect((await fetch(String(flvEvent["video_url"]), { headers: { "if-none-match": etag! } })).status).toBe(304);
     const ranged = await fetch(String(flvEvent["video_url"]), { headers: { range: "bytes=9-20" } });
     expect(ranged.status).toBe(206);
     expect(ranged.headers.get("content-range")).toBe(`bytes 9-20/${stored.length}`);
@@ -160,6 +164,25 @@ describe("storage.url = file:///… (a folder as the destination)", () => {
       expect(segment.status).toBe(200);
       const stored = await readFile(join(signedArchive, "127.0.0.1", "live", "signed", segmentUri.replace(/\?.*$/, "")));
       expect(Buffer.from(await segment.arrayBuffer())).toEqual(stored);
+    } finally {
+      await svc.stop();
+    }
+  }, 60_000);
+
+  it("retention (StorageTime) deletes uploaded files' objects", async () => {
+    const keepArchive = await mkdtemp(join(tmpdir(), "recorder-archive-retention-"));
+    const svc = await startService({ FlvParam: { ...ON, StorageTime: 4 }, HlsParam: OFF, Mp4Param: OFF, AacParam: OFF }, (c) => {
+      c.storage.url = `file://${keepArchive}`;
+      c.recording.retentionSweepSeconds = 1;
+    });
+    try {
+      const uploaded = new Promise<void>((resolve) => svc.service.once("fileUploaded", () => resolve()));
+      await ffmpegPush(FIXTURES["av-h264-aac-3s"].path, svc.url("live", "expiring"));
+      await uploaded;
+      const folder = join(keepArchive, "127.0.0.1", "live", "expiring");
+      expect((await readdir(folder)).filter((n) => n.endsWith(".flv"))).toHaveLength(1);
+      await waitFor(async () => (await readdir(folder).catch(() => [])).length === 0, { timeoutMs: 15_000, what: "the expired object deleted" });
+      expect((await callOk(svc, "SearchMedia", { StreamIds: ["expiring"] }))["TotalCount"]).toBe(0);
     } finally {
       await svc.stop();
     }
