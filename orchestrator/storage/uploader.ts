@@ -109,18 +109,13 @@ export class Uploader {
     for (const item of due) {
       if (this.stopped || this.inFlight.has(item.file.fileId)) continue;
       const run = this.upload(item)
-        .catch((err: unknown) => this.opts.logger.error("storage: cannot record an upload's outcome in the catalog", { fileId: item.file.fileId, error: errorMessage(err) }))
+        .catch((err: unknown) => this.opts.logger.error("storage: cannot record an upload's outcome", { fileId: item.file.fileId, error: errorMessage(err) }))
         .finally(() => {
-        this.inFlight.delete(item.file.fileId);
-        this.kick();
-      });
+          this.inFlight.delete(item.file.fileId);
+          this.kick();
+        });
       this.inFlight.set(item.file.fileId, run);
     }
-  }
-
-  /** Files being uploaded right now. */
-  get uploading(): number {
-    return this.inFlight.size;
   }
 
   /** Stops taking files; uploads in flight are aborted (they stay queued for the next start). */
@@ -132,42 +127,52 @@ export class Uploader {
     await Promise.allSettled(this.inFlight.values());
   }
 
+  /**
+   * Stores a pending file, then hands it on; a file stored before a restart is only handed on.
+   * A failure while handing on (the object is stored and recorded) leaves it "uploaded": it is
+   * handed on again, never uploaded again nor taken back.
+   */
   private async upload(item: QueuedUpload): Promise<void> {
+    const relative = pathUnderRecordings(item.file.path);
+    const local = join(this.opts.recordingsDir, ...relative.split("/"));
+    if (item.status === "uploaded") {
+      const text = item.file.format === "hls" ? await readFile(local, "utf8").catch(() => "") : "";
+      await this.handOn(item.file, relative, playlistSegments(text, relative));
+      return;
+    }
+    const stored = await this.store(item, relative, local);
+    if (stored) await this.handOn(stored.file, relative, stored.segments);
+  }
+
+  /** Uploads and records a pending file; undefined when it failed (retry or parked) or was deleted meanwhile. */
+  private async store(item: QueuedUpload, relative: string, local: string): Promise<{ file: RecordingFile; segments: string[] } | undefined> {
     const { file } = item;
     const { store, logger } = this.opts;
     /** Keys this attempt stored: taken back out if the file was deleted meanwhile. */
     const sent: string[] = [];
     try {
-      const relative = pathUnderRecordings(file.path);
-      if (item.status === "pending") {
-        const local = join(this.opts.recordingsDir, ...relative.split("/"));
-        const segments = file.format === "hls" ? playlistSegments(await readFile(local, "utf8"), relative) : [];
-        for (const segment of segments) sent.push((await this.putOnce(segment, item.storageMode, true)).key);
-        const stored = await this.putOnce(relative, item.storageMode, false);
-        sent.push(stored.key);
-        const location: ObjectLocation = { store: store.description, ...stored };
-        if (!(await this.opts.catalog.completeUpload(file.fileId, location))) {
-          await this.takeBack(file, sent);
-          return;
-        }
-        logger.info("storage: file uploaded", { fileId: file.fileId, key: location.key, sizeBytes: location.size, segments: segments.length });
-        await this.handOn({ ...file, location }, relative, segments);
-      } else {
-        // Stored before a restart, its callback not yet queued.
-        const local = join(this.opts.recordingsDir, ...relative.split("/"));
-        const text = file.format === "hls" ? await readFile(local, "utf8").catch(() => "") : "";
-        await this.handOn(file, relative, playlistSegments(text, relative));
+      const segments = file.format === "hls" ? playlistSegments(await readFile(local, "utf8"), relative) : [];
+      for (const segment of segments) sent.push((await this.putOnce(segment, item.storageMode, true)).key);
+      const stored = await this.putOnce(relative, item.storageMode, false);
+      sent.push(stored.key);
+      const location: ObjectLocation = { store: store.description, ...stored };
+      if (!(await this.opts.catalog.completeUpload(file.fileId, location))) {
+        await this.takeBack(file, sent);
+        return undefined;
       }
+      logger.info("storage: file uploaded", { fileId: file.fileId, key: location.key, sizeBytes: location.size, segments: segments.length });
+      return { file: { ...file, location }, segments };
     } catch (err) {
-      if (this.stopped) return;
+      if (this.stopped) return undefined;
       if (isPermanent(err)) {
         logger.error("storage: file cannot be uploaded, left for the operator", { fileId: file.fileId, path: file.path, error: errorMessage(err) });
         if (!(await this.opts.catalog.failUpload(file.fileId, errorMessage(err)))) await this.takeBack(file, sent);
-        return;
+        return undefined;
       }
       const delay = Math.min(this.opts.maxRetryMs ?? 300_000, (this.opts.retryBaseMs ?? 2000) * 2 ** Math.min(item.attempts, 20));
       logger.warn("storage: upload failed, will retry", { fileId: file.fileId, path: file.path, attempt: item.attempts + 1, retryInMs: delay, error: errorMessage(err) });
       if (!(await this.opts.catalog.markUploadFailed(file.fileId, errorMessage(err), this.now() + delay))) await this.takeBack(file, sent);
+      return undefined;
     }
   }
 
