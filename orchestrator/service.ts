@@ -149,7 +149,7 @@ export class RecorderService extends TypedEmitter<ServiceEvents> {
     this.pushes.on("pushEnded", (e) => this.emit("pushEnded", e));
     this.pushes.on("recordingClosed", (e) => this.emit("recordingClosed", e));
     this.control = {
-      recording: new RecordingControl(this.catalog, () => this.tasks.syncAll()),
+      recording: new RecordingControl(this.catalog, () => this.tasks.syncAll(), store && !store.hasColdClass ? store.description : undefined),
       callbacks: new CallbackControl(this.catalog, policy, () => this.dispatcher.kick()),
       live: new LiveControl(this.pushes, () => this.rtmp.connectionCounts),
       media,

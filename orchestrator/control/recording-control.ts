@@ -10,7 +10,7 @@ import type { Catalog, StoredTask } from "../catalog/types.js";
 import type { RecordRule, RecordRuleInput } from "../rules/types.js";
 import type { DescribeTasksQuery } from "../tasks/task-schema.js";
 import { MAX_OVERLAPPING_TASKS, type RecordTask, type RecordTaskInput } from "../tasks/types.js";
-import type { RecordTemplate, RecordTemplateInput } from "../templates/types.js";
+import { FORMAT_PARAMS, type RecordTemplate, type RecordTemplateInput } from "../templates/types.js";
 
 /** spec §6 limits. */
 export const MAX_TEMPLATES = 50;
@@ -22,9 +22,22 @@ export class RecordingControl {
   constructor(
     private readonly catalog: Catalog,
     private readonly onTasksChanged: () => Promise<void> = async () => {},
+    /** The storage destination, when there is one and it has no cold storage class: StorageMode "cold" is refused. */
+    private readonly noColdClassIn?: string,
   ) {}
 
+  /** A template whose files could never be stored as asked is refused now, not parked as failed uploads later. */
+  private checkStorageMode(t: RecordTemplateInput): void {
+    if (this.noColdClassIn === undefined) return;
+    for (const key of FORMAT_PARAMS) {
+      if (t[key].StorageMode === "cold") {
+        throw new ApiError("InvalidParameterValue", `${key}.StorageMode: "cold" needs a cold storage class, and ${this.noColdClassIn} has none (coldStorageClass)`);
+      }
+    }
+  }
+
   async createTemplate(input: RecordTemplateInput): Promise<{ TemplateId: number }> {
+    this.checkStorageMode(input);
     const t = await this.catalog.insertTemplate(input, MAX_TEMPLATES);
     if (!t) throw new ApiError("InternalError.ConfOutLimit", `at most ${MAX_TEMPLATES} recording templates can exist`);
     return { TemplateId: t.TemplateId };
@@ -38,6 +51,7 @@ export class RecordingControl {
   }
 
   async modifyTemplate(t: RecordTemplate): Promise<Record<string, never>> {
+    this.checkStorageMode(t);
     if (!(await this.catalog.updateTemplate(t))) throw new ApiError("FailedOperation.NotFound", `no recording template with TemplateId ${t.TemplateId}`);
     return {};
   }

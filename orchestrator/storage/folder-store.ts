@@ -22,6 +22,8 @@ const STORAGE_CLASS = "STANDARD";
 
 export class FolderStore implements ObjectStore {
   readonly description: string;
+  /** A folder has one class of storage. */
+  readonly hasColdClass = false;
   private readonly root: string;
 
   constructor(folder: string) {

@@ -71,6 +71,10 @@ export class S3Store implements ObjectStore {
   private readonly deleteBatchSize: number;
   private closed = false;
 
+  get hasColdClass(): boolean {
+    return this.target.coldStorageClass !== "";
+  }
+
   constructor(target: S3Target, options: S3StoreOptions = {}) {
     const partBytes = options.partSizeBytes ?? DEFAULT_PART_BYTES;
     if (!Number.isSafeInteger(partBytes) || partBytes < MIN_PART_BYTES) {

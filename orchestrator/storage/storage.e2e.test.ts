@@ -16,7 +16,7 @@ import { FIXTURES } from "../../fixtures/fixtures.js";
 import { waitFor } from "../../scripts/test-support/wait-for.js";
 import type { ServiceConfig } from "../config/config.js";
 import { type CallbackReceiver, startCallbackReceiver } from "../test-support/callback-receiver.js";
-import { callOk, ffmpegPush, type Harness, listFiles, startService } from "../test-support/harness.js";
+import { callApi, callOk, ffmpegPush, type Harness, listFiles, startService } from "../test-support/harness.js";
 
 const OFF = { Enable: 0 as const, RecordInterval: 1800 };
 const ON = { Enable: 1 as const, RecordInterval: 1800 };
@@ -96,6 +96,11 @@ describe("storage.url = file:///… (a folder as the destination)", () => {
     // /healthz names the destination and an empty queue.
     const health = (await (await fetch(`http://127.0.0.1:${h.service.httpPort}/healthz`)).json()) as Record<string, unknown>;
     expect(health["storage"]).toEqual({ target: `file://${archive}`, uploadQueue: { files: 0, bytes: 0, failed: 0, oldestQueuedMs: 0, lastError: "" } });
+
+    // A folder has no cold storage class: a template asking for one is refused at once.
+    const cold = await callApi(h, "CreateLiveRecordTemplate", { TemplateName: "cold", Mp4Param: { Enable: 1, StorageMode: "cold" } });
+    expect(cold["Error"]).toMatchObject({ Code: "InvalidParameterValue", Message: expect.stringMatching(/Mp4Param.StorageMode: "cold" needs a cold storage class, and file:\/\/.* has none/) });
+    expect(await callOk(h, "CreateLiveRecordTemplate", { TemplateName: "normal", Mp4Param: { Enable: 1, StorageMode: "normal" } })).toHaveProperty("TemplateId");
 
     // DeleteMedia removes the objects (the playlist with its segments).
     await callOk(h, "DeleteMedia", { FileId: hlsEvent["file_id"] });

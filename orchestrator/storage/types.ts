@@ -44,6 +44,8 @@ export interface PutFileOptions {
 export interface ObjectStore {
   /** For logs and the catalog: "s3://bucket/prefix" (no credentials). */
   readonly description: string;
+  /** Whether StorageMode "cold" has a storage class here (templates asking for it are refused otherwise). */
+  readonly hasColdClass: boolean;
   /** Full object key for a path under the target's prefix ("<prefix>/<relative>"). Refuses relative paths with "..", empty or hidden components (StorageError code STORAGE_BAD_KEY). */
   keyFor(relative: string): string;
   /** Uploads a local file (multipart above a threshold, bounded part concurrency), then verifies it (HeadObject size equals the file size; ETag recorded). */
