@@ -187,7 +187,8 @@ describe("storage.url = file:///… (a folder as the destination)", () => {
       const folder = join(keepArchive, "127.0.0.1", "live", "expiring");
       expect((await readdir(folder)).filter((n) => n.endsWith(".flv"))).toHaveLength(1);
       await waitFor(async () => (await readdir(folder).catch(() => [])).length === 0, { timeoutMs: 15_000, what: "the expired object deleted" });
-      expect((await callOk(svc, "SearchMedia", { StreamIds: ["expiring"] }))["TotalCount"]).toBe(0);
+      // The catalog row goes right after the files (and objects) are deleted.
+      await waitFor(async () => (await callOk(svc, "SearchMedia", { StreamIds: ["expiring"] }))["TotalCount"] === 0, { what: "the expired row deleted" });
     } finally {
       await svc.stop();
     }
